@@ -1,0 +1,37 @@
+# LLMDrop: `make demo` (set-up + the main job on the default model) and `make test`.
+SHELL := /bin/bash
+export LLM_DROP_HOME ?= $(HOME)/.cache/llm-drop
+MODEL ?= $(LLM_DROP_HOME)/models/SmolLM2-135M-Instruct.Q4_1.gguf
+SWIFT_BUILD := swift build -c release
+BIN := .build/release/llm-drop
+
+.PHONY: deps build model models demo test bench clean
+
+# System prerequisites (Debian/Ubuntu): OpenBLAS through pkg-config.
+deps:
+	@if ! pkg-config --exists openblas 2>/dev/null; then \
+		echo "llm-drop: installing libopenblas-dev and pkg-config" >&2; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq libopenblas-dev pkg-config >&2; \
+	fi
+
+build: deps
+	$(SWIFT_BUILD)
+
+model:
+	@scripts/fetch-models.sh smollm2 >/dev/null
+
+models:
+	@scripts/fetch-models.sh smollm2 gemma3 >/dev/null
+
+demo: build model
+	$(BIN) inspect "$(MODEL)"
+	$(BIN) generate "$(MODEL)" --prompt "The capital of France is" --max-tokens 24
+	$(BIN) perplexity "$(MODEL)" --data ../shared/data/c4_demo.json --max-windows 8 2>/dev/null \
+		|| $(BIN) perplexity "$(MODEL)" --data README.md --context 128
+
+test: deps models
+	swift test -c release
+
+clean:
+	rm -rf .build

@@ -1,0 +1,64 @@
+// Locations of the real models and the shared reference/data folders for tests; a missing one skips
+// the test with a message saying how to get it.
+import Foundation
+import XCTest
+
+public enum TestPaths {
+    /// The repository root (this file is Tests/TestSupport/TestSupport.swift).
+    public static let repoRoot: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// `../shared` beside the checkout, or `$LLM_DROP_SHARED`.
+    public static var shared: URL {
+        if let s = ProcessInfo.processInfo.environment["LLM_DROP_SHARED"] { return URL(fileURLWithPath: s) }
+        return repoRoot.deletingLastPathComponent().appendingPathComponent("shared")
+    }
+
+    public static var home: URL {
+        if let h = ProcessInfo.processInfo.environment["LLM_DROP_HOME"], !h.isEmpty { return URL(fileURLWithPath: h) }
+        return FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/llm-drop")
+    }
+
+    /// The default model (SmolLM2-135M-Instruct Q4_1), fetched by `make test` / `scripts/fetch-models.sh`.
+    public static func smollm2() throws -> String {
+        try model("SmolLM2-135M-Instruct.Q4_1.gguf", fetch: "smollm2")
+    }
+
+    /// Gemma 3 270M Q4_K_M (SentencePiece tokenizer, K-quants).
+    public static func gemma3() throws -> String {
+        try model("gemma-3-270m-q4_k_m.gguf", fetch: "gemma3")
+    }
+
+    static func model(_ file: String, fetch: String) throws -> String {
+        let path = home.appendingPathComponent("models").appendingPathComponent(file).path
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw XCTSkip("model \(file) not found at \(path); run `scripts/fetch-models.sh \(fetch)` (make test does this)")
+        }
+        return path
+    }
+
+    /// A file under ../shared (reference figures or data); skips when the shared folder is absent.
+    public static func sharedFile(_ relative: String) throws -> URL {
+        let url = shared.appendingPathComponent(relative)
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw XCTSkip("\(relative) not found under \(shared.path): the shared reference folder is absent (CI provides it beside the checkout)")
+        }
+        return url
+    }
+
+    public static func json(_ url: URL) throws -> Any {
+        try JSONSerialization.jsonObject(with: Data(contentsOf: url))
+    }
+}
+
+/// Relative L2 error ‖a − b‖ / ‖b‖ in Float64.
+public func relativeL2(_ a: [Float], _ b: [Float]) -> Double {
+    precondition(a.count == b.count)
+    var num = 0.0, den = 0.0
+    for i in a.indices {
+        let d = Double(a[i]) - Double(b[i])
+        num += d * d
+        den += Double(b[i]) * Double(b[i])
+    }
+    return (num / max(den, .leastNormalMagnitude)).squareRoot()
+}
