@@ -1,4 +1,5 @@
 // Typed errors for reading and writing model files; each message names the problem and the fix.
+import LLMTensor
 
 public enum GGUFError: Error, Equatable, CustomStringConvertible {
     case fileNotFound(path: String)
@@ -17,7 +18,15 @@ public enum GGUFError: Error, Equatable, CustomStringConvertible {
     case invalidAlignment(Int)
     case duplicateKey(String)
     case duplicateTensor(String)
+    case invalidBool(key: String, offset: Int, raw: UInt8)
     case writeFailed(path: String, reason: String)
+    // Writer input (GGUFWriter): refused before the file at the target path is touched.
+    case invalidTensorName(String)
+    case duplicateTensorName(String)
+    case unwritableTensorShape(tensor: String, shape: [Int], type: GGMLType)
+    case tensorDataSize(tensor: String, expected: Int, actual: Int)
+    case invalidMetadata(key: String, reason: String)
+    case tensorNotInFile(tensor: String, path: String)
 
     public var description: String {
         switch self {
@@ -53,8 +62,22 @@ public enum GGUFError: Error, Equatable, CustomStringConvertible {
             return "the file is corrupt: metadata key '\(k)' appears twice; download the model again"
         case .duplicateTensor(let t):
             return "the file is corrupt: tensor '\(t)' appears twice; download the model again"
+        case .invalidBool(let k, let off, let raw):
+            return "the file is corrupt: metadata key '\(k)' has bool value \(raw) at byte \(off) (only 0 and 1 are valid); download the model again"
         case .writeFailed(let p, let r):
-            return "cannot write '\(p)': \(r); check that the folder exists and is writable"
+            return "cannot write '\(p)': \(r); check that the folder exists, is writable and has free space"
+        case .invalidTensorName(let n):
+            return "cannot write tensor '\(n)': a tensor name must be 1 to \(GGUFWriter.maxTensorNameBytes) UTF-8 bytes (llama.cpp's limit); use a shorter name"
+        case .duplicateTensorName(let n):
+            return "cannot write tensor '\(n)': a tensor of that name was already added; add each tensor once (when renumbering layers, rename every tensor of a moved layer)"
+        case .unwritableTensorShape(let t, let shape, let type):
+            return "cannot write tensor '\(t)': shape \(shape) is invalid for \(type) (1 to 4 dimensions, each positive, the first a multiple of the block size \(type.blockSize), element count within Int); pass the tensor's shape in ggml order"
+        case .tensorDataSize(let t, let expected, let actual):
+            return "cannot write tensor '\(t)': its data has \(actual) bytes but its type and shape need \(expected); pass the bytes that match the shape (byteCount(elements:) of the type)"
+        case .invalidMetadata(let k, let r):
+            return "cannot write metadata key '\(k)': \(r)"
+        case .tensorNotInFile(let t, let p):
+            return "tensor '\(t)' is not a tensor of '\(p)'; pass a GGUFTensorInfo taken from that file's `tensors`"
         }
     }
 }

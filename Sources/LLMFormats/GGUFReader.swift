@@ -1,5 +1,11 @@
-// Reads GGUF files, versions 2 and 3 (spec: ggml docs/gguf.md). Every count, length, dimension and
-// offset is checked against the file size and sane caps before use; tensor data stays memory-mapped.
+// Reads GGUF files, versions 2 and 3 (spec: ggml docs/gguf.md, "File Structure"). Every count, length,
+// dimension and offset is checked against the file size and sane caps before use, so a hostile file
+// yields a typed GGUFError, never a crash or a huge allocation; tensor data stays memory-mapped.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import LLMTensor
 
 public struct GGUFTensorInfo: Sendable, Equatable {
@@ -30,9 +36,17 @@ public final class GGUFFile: @unchecked Sendable {
     private let map: MappedFile
 
     public static let magic: UInt32 = 0x4655_4747  // "GGUF" little-endian
+
+    // Caps on what a file may declare. Real models stay far below them (a 262k-token vocabulary is
+    // ~0.8M metadata values, the largest models ~2k tensors); they bound memory for hostile files.
     static let maxStringBytes = 64 << 20
     static let maxArrayDepth = 8
     static let maxDims = 4
+    static let maxTensorCount = 1 << 20
+    static let maxKVCount = 1 << 20
+    /// Metadata values in all arrays together.
+    static let maxMetadataValues = 1 << 24
+    static let maxAlignment = 1 << 20
 
     public convenience init(path: String) throws {
         try self.init(map: MappedFile(path: path))
@@ -48,13 +62,14 @@ public final class GGUFFile: @unchecked Sendable {
         let version = try r.u32("version")
         guard version == 2 || version == 3 else { throw GGUFError.unsupportedVersion(version) }
         self.version = version
-        // Each tensor info takes at least 4+8+4+8+4+8 bytes; each key-value pair at least 8+1+4+1.
-        let tensorCount = try r.count("tensor count", minBytesEach: 36)
-        let kvCount = try r.count("metadata key count", minBytesEach: 14)
+        // Smallest encodings: a tensor info is an empty name (8) + 1 dim (4 + 8) + type (4) + offset (8);
+        // a key-value pair is an empty key (8) + type (4) + a 1-byte value.
+        let tensorCount = try r.count("tensor count", minBytesEach: 32, cap: Self.maxTensorCount)
+        let kvCount = try r.count("metadata key count", minBytesEach: 13, cap: Self.maxKVCount)
 
         var keys: [String] = []
         var meta: [String: GGUFValue] = [:]
-        keys.reserveCapacity(kvCount)
+        keys.reserveCapacity(min(kvCount, 1024))
         for _ in 0..<kvCount {
             let key = try r.string("metadata key")
             let rawType = try r.u32("type of '\(key)'")
@@ -71,8 +86,9 @@ public final class GGUFFile: @unchecked Sendable {
 
         var alignment = 32
         if let a = meta["general.alignment"] {
-            guard let v = a.int, v > 0, v <= 1 << 20, v & (v - 1) == 0 else {
-                throw GGUFError.invalidAlignment(a.int ?? -1)
+            // Spec: uint32; any unsigned or signed integer type is accepted, bool and others are not.
+            guard a.type != .bool, let v = a.int, v > 0, v <= Self.maxAlignment, v & (v - 1) == 0 else {
+                throw GGUFError.invalidAlignment(a.type == .bool ? -1 : a.int ?? -1)
             }
             alignment = v
         }
@@ -80,7 +96,7 @@ public final class GGUFFile: @unchecked Sendable {
 
         struct RawInfo { let name: String; let dims: [UInt64]; let rawType: UInt32; let offset: UInt64 }
         var raws: [RawInfo] = []
-        raws.reserveCapacity(tensorCount)
+        raws.reserveCapacity(min(tensorCount, 4096))
         for _ in 0..<tensorCount {
             let name = try r.string("tensor name")
             let nDims = try r.u32("dimension count of '\(name)'")
@@ -99,16 +115,17 @@ public final class GGUFFile: @unchecked Sendable {
 
         var infos: [GGUFTensorInfo] = []
         var index: [String: Int] = [:]
+        infos.reserveCapacity(raws.count)
         for raw in raws {
             guard let type = GGMLType(rawValue: raw.rawType) else {
                 throw GGUFError.unsupportedTensorType(tensor: raw.name, raw: raw.rawType)
             }
-            // Every dimension must be positive and the element count must fit in the file
-            // (no type stores less than 2 bits per weight).
+            // Every dimension positive, the element and byte counts within Int (the shape is then
+            // well-formed, and a tensor too large for the file is reported as out of bounds).
             var elements: UInt64 = 1
             for d in raw.dims {
                 let (p, o) = elements.multipliedReportingOverflow(by: d)
-                guard d > 0, !o, p <= UInt64(map.size) * 4 else {
+                guard d > 0, !o, p <= UInt64(Int.max) else {
                     throw GGUFError.invalidTensorShape(tensor: raw.name, shape: raw.dims)
                 }
                 elements = p
@@ -117,14 +134,11 @@ public final class GGUFFile: @unchecked Sendable {
             guard shape[0] % type.blockSize == 0, let bytes = type.byteCount(elements: Int(elements)) else {
                 throw GGUFError.invalidTensorShape(tensor: raw.name, shape: raw.dims)
             }
-            guard raw.offset <= UInt64(Int.max / 2) else {
-                throw GGUFError.tensorOutOfBounds(tensor: raw.name, offset: Int.max, bytes: bytes, fileSize: map.size)
+            guard raw.offset <= UInt64(dataSize), bytes <= dataSize - Int(raw.offset) else {
+                throw GGUFError.tensorOutOfBounds(tensor: raw.name, offset: Int(clamping: raw.offset), bytes: bytes, fileSize: map.size)
             }
             let off = Int(raw.offset)
             guard off % alignment == 0 else { throw GGUFError.misalignedTensor(tensor: raw.name, offset: off, alignment: alignment) }
-            guard off + bytes <= dataSize else {
-                throw GGUFError.tensorOutOfBounds(tensor: raw.name, offset: off, bytes: bytes, fileSize: map.size)
-            }
             guard index[raw.name] == nil else { throw GGUFError.duplicateTensor(raw.name) }
             index[raw.name] = infos.count
             infos.append(GGUFTensorInfo(name: raw.name, shape: shape, type: type, offset: off, byteCount: bytes))
@@ -138,74 +152,112 @@ public final class GGUFFile: @unchecked Sendable {
     }
 
     /// Pointer to a tensor's bytes inside the memory map (valid while this object lives).
+    /// `info` must come from this file's `tensors`.
     public func data(for info: GGUFTensorInfo) -> UnsafeRawPointer {
         map.base + dataOffset + info.offset
+    }
+
+    /// A tensor's bytes inside the memory map (valid while this object lives).
+    /// `info` must come from this file's `tensors`.
+    public func bytes(for info: GGUFTensorInfo) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: data(for: info), count: info.byteCount)
     }
 
     public subscript(key: String) -> GGUFValue? { metadata[key] }
 }
 
-/// A bounds-checked little-endian reader over the mapped bytes.
+/// A bounds-checked little-endian reader over the mapped bytes. Descriptions of what is read are
+/// autoclosures: they are only built when an error is thrown (the tokenizer arrays hold ~10^5 values).
 struct ByteCursor {
     let base: UnsafeRawPointer
     let size: Int
     var offset = 0
+    /// Array elements still allowed in the metadata (`GGUFFile.maxMetadataValues` in all).
+    var valueBudget = GGUFFile.maxMetadataValues
 
     func peekUInt32() -> UInt32 { base.loadUnaligned(as: UInt32.self).littleEndian }
 
-    mutating func need(_ n: Int, _ what: String) throws {
-        guard n >= 0, n <= size - offset else { throw GGUFError.truncated(what: what, offset: offset, fileSize: size) }
+    @inline(__always)
+    func need(_ n: Int, _ what: @autoclosure () -> String) throws {
+        guard n >= 0, n <= size - offset else { throw GGUFError.truncated(what: what(), offset: offset, fileSize: size) }
     }
 
-    mutating func read<T: FixedWidthInteger>(_ what: String, as: T.Type) throws -> T {
-        try need(MemoryLayout<T>.size, what)
-        let v = base.loadUnaligned(fromByteOffset: offset, as: T.self)
-        offset += MemoryLayout<T>.size
-        return T(littleEndian: v)
+    // Not generic: debug builds do not specialise generics, and these run ~10^5 times per file.
+    mutating func u32(_ what: @autoclosure () -> String) throws -> UInt32 {
+        try need(4, what())
+        defer { offset += 4 }
+        return UInt32(littleEndian: (base + offset).loadUnaligned(as: UInt32.self))
     }
 
-    mutating func u32(_ what: String) throws -> UInt32 { try read(what, as: UInt32.self) }
-    mutating func u64(_ what: String) throws -> UInt64 { try read(what, as: UInt64.self) }
+    mutating func u64(_ what: @autoclosure () -> String) throws -> UInt64 {
+        try need(8, what())
+        defer { offset += 8 }
+        return UInt64(littleEndian: (base + offset).loadUnaligned(as: UInt64.self))
+    }
 
-    /// A count of items that each need at least `minBytesEach` bytes: capped by what the file can hold.
-    mutating func count(_ what: String, minBytesEach: Int) throws -> Int {
-        let v = try u64(what)
-        let limit = UInt64(max(0, size - offset) / minBytesEach)
-        guard v <= limit else { throw GGUFError.implausibleCount(what: what, value: v, limit: limit) }
+    /// A count of items that each need at least `minBytesEach` bytes: capped by what the rest of the
+    /// file can hold and by `cap`.
+    mutating func count(_ what: @autoclosure () -> String, minBytesEach: Int, cap: Int) throws -> Int {
+        let v = try u64(what())
+        let limit = UInt64(min(cap, max(0, size - offset) / minBytesEach))
+        guard v <= limit else { throw GGUFError.implausibleCount(what: what(), value: v, limit: limit) }
         return Int(v)
     }
 
-    mutating func string(_ what: String) throws -> String {
-        let len = try u64("length of \(what)")
+    mutating func string(_ what: @autoclosure () -> String) throws -> String {
+        let len = try u64("length of \(what())")
         let limit = UInt64(min(GGUFFile.maxStringBytes, size - offset))
-        guard len <= limit else { throw GGUFError.implausibleCount(what: "length of \(what)", value: len, limit: limit) }
+        guard len <= limit else { throw GGUFError.implausibleCount(what: "length of \(what())", value: len, limit: limit) }
         let n = Int(len)
         let start = offset
         let bytes = UnsafeRawBufferPointer(start: base + offset, count: n)
         offset += n
-        guard let s = String(validating: bytes, as: UTF8.self) else {
-            throw GGUFError.invalidUTF8(what: what, offset: start)
+        // `String(decoding:)` is fast but repairs invalid UTF-8; a repaired string differs from the bytes.
+        // (`String(validating:)` says so directly but is several times slower in debug builds.)
+        let s = String(decoding: bytes, as: UTF8.self)
+        let same = s.utf8.withContiguousStorageIfAvailable { u -> Bool in
+            guard u.count == n else { return false }
+            guard let a = u.baseAddress, let b = bytes.baseAddress else { return true }  // empty
+            return memcmp(a, b, n) == 0
+        }
+        guard same ?? s.utf8.elementsEqual(bytes) else {
+            throw GGUFError.invalidUTF8(what: what(), offset: start)
         }
         return s
     }
 
-    mutating func value(_ type: GGUFValueType, key: String, depth: Int) throws -> GGUFValue {
-        let what = "value of '\(key)'"
+    /// A fixed-size value: a number or a bool.
+    mutating func scalar(_ type: GGUFValueType, key: String) throws -> GGUFValue {
+        let at = offset
+        try need(type.fixedSize ?? 0, "value of '\(key)'")
+        let p = base + offset
+        offset += type.fixedSize ?? 0
         switch type {
-        case .uint8: return .uint8(try read(what, as: UInt8.self))
-        case .int8: return .int8(try read(what, as: Int8.self))
-        case .uint16: return .uint16(try read(what, as: UInt16.self))
-        case .int16: return .int16(try read(what, as: Int16.self))
-        case .uint32: return .uint32(try read(what, as: UInt32.self))
-        case .int32: return .int32(try read(what, as: Int32.self))
-        case .uint64: return .uint64(try read(what, as: UInt64.self))
-        case .int64: return .int64(try read(what, as: Int64.self))
-        case .float32: return .float32(Float(bitPattern: try read(what, as: UInt32.self)))
-        case .float64: return .float64(Double(bitPattern: try read(what, as: UInt64.self)))
+        case .uint8: return .uint8(p.load(as: UInt8.self))
+        case .int8: return .int8(p.load(as: Int8.self))
+        case .uint16: return .uint16(UInt16(littleEndian: p.loadUnaligned(as: UInt16.self)))
+        case .int16: return .int16(Int16(littleEndian: p.loadUnaligned(as: Int16.self)))
+        case .uint32: return .uint32(UInt32(littleEndian: p.loadUnaligned(as: UInt32.self)))
+        case .int32: return .int32(Int32(littleEndian: p.loadUnaligned(as: Int32.self)))
+        case .uint64: return .uint64(UInt64(littleEndian: p.loadUnaligned(as: UInt64.self)))
+        case .int64: return .int64(Int64(littleEndian: p.loadUnaligned(as: Int64.self)))
+        case .float32: return .float32(Float(bitPattern: UInt32(littleEndian: p.loadUnaligned(as: UInt32.self))))
+        case .float64: return .float64(Double(bitPattern: UInt64(littleEndian: p.loadUnaligned(as: UInt64.self))))
         case .bool:
-            let b = try read(what, as: UInt8.self)
-            return .bool(b != 0)
-        case .string: return .string(try string(what))
+            // Spec: 0 is false, 1 is true, anything else is invalid.
+            let b = p.load(as: UInt8.self)
+            guard b <= 1 else { throw GGUFError.invalidBool(key: key, offset: at, raw: b) }
+            return .bool(b == 1)
+        case .string, .array:  // not fixed-size; callers never pass them
+            throw GGUFError.invalidValueType(key: key, raw: type.rawValue)
+        }
+    }
+
+    mutating func value(_ type: GGUFValueType, key: String, depth: Int) throws -> GGUFValue {
+        switch type {
+        case .uint8, .int8, .uint16, .int16, .uint32, .int32, .uint64, .int64, .float32, .float64, .bool:
+            return try scalar(type, key: key)
+        case .string: return .string(try string("value of '\(key)'"))
         case .array:
             guard depth < GGUFFile.maxArrayDepth else {
                 throw GGUFError.implausibleCount(what: "array nesting depth of '\(key)'", value: UInt64(depth + 1), limit: UInt64(GGUFFile.maxArrayDepth))
@@ -214,12 +266,20 @@ struct ByteCursor {
             guard let elementType = GGUFValueType(rawValue: rawType) else {
                 throw GGUFError.invalidValueType(key: key, raw: rawType)
             }
-            // Strings take at least 8 bytes (their length), arrays at least 12.
+            // Strings take at least 8 bytes (their length), arrays at least 12 (type and length).
             let minEach = elementType.fixedSize ?? (elementType == .string ? 8 : 12)
-            let n = try count("array length of '\(key)'", minBytesEach: minEach)
+            let n = try count("array length of '\(key)'", minBytesEach: minEach, cap: valueBudget)
+            valueBudget -= n
             var items: [GGUFValue] = []
             items.reserveCapacity(n)
-            for _ in 0..<n { items.append(try value(elementType, key: key, depth: depth + 1)) }
+            switch elementType {
+            case .string:  // the tokenizer's vocabulary and merges: the bulk of most files' metadata
+                for _ in 0..<n { items.append(.string(try string("value of '\(key)'"))) }
+            case .array:
+                for _ in 0..<n { items.append(try value(.array, key: key, depth: depth + 1)) }
+            default:
+                for _ in 0..<n { items.append(try scalar(elementType, key: key)) }
+            }
             return .array(elementType: elementType, items)
         }
     }

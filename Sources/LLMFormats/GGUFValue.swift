@@ -16,7 +16,9 @@ public enum GGUFValueType: UInt32, Sendable {
     }
 }
 
-public indirect enum GGUFValue: Sendable, Equatable {
+// Not `indirect`: scalars and strings are stored inline (no heap box per element of the large
+// tokenizer arrays); `[GGUFValue]` already gives nested arrays their indirection.
+public enum GGUFValue: Sendable, Equatable {
     case uint8(UInt8), int8(Int8), uint16(UInt16), int16(Int16), uint32(UInt32), int32(Int32)
     case float32(Float), bool(Bool), string(String), uint64(UInt64), int64(Int64), float64(Double)
     /// Every element has `elementType`; nested arrays are arrays of `.array` values.

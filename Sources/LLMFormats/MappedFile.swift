@@ -1,4 +1,6 @@
 // A read-only memory map of a whole file: tensor data is used in place, never copied whole.
+// (If another process truncates the file while it is mapped, touching the lost pages raises SIGBUS;
+// no reader can prevent that, so writers here replace files by rename instead of rewriting them.)
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -18,10 +20,15 @@ public final class MappedFile: @unchecked Sendable {
             throw GGUFError.fileNotFound(path: path)
         }
         if isDir.boolValue { throw GGUFError.isDirectory(path: path) }
-        let fd = open(path, O_RDONLY)
+        // Only regular files: opening a FIFO would block, and a device has no meaningful size.
+        var st = stat()
+        guard stat(path, &st) == 0 else { throw GGUFError.unreadable(path: path, reason: String(cString: strerror(errno))) }
+        guard (st.st_mode & S_IFMT) == S_IFREG else {
+            throw GGUFError.unreadable(path: path, reason: "not a regular file; pass the path of a .gguf file")
+        }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw GGUFError.unreadable(path: path, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
-        var st = stat()
         guard fstat(fd, &st) == 0 else { throw GGUFError.unreadable(path: path, reason: String(cString: strerror(errno))) }
         let size = Int(st.st_size)
         guard size > 0 else { throw GGUFError.notGGUF(path: path) }

@@ -1,0 +1,78 @@
+// A weight matrix [rows = output features, cols = input features] kept in its stored type inside the
+// memory map. Decode (few rows of input) runs fused quantised GEMV on the stored bytes; prefill
+// dequantises to f32 — once, cached, when the model's f32 copy fits the cache budget, otherwise into a
+// per-call scratch buffer — and multiplies with BLAS SGEMM.
+import LLMFormats
+import LLMTensor
+
+public final class WeightMatrix: @unchecked Sendable {
+    public let name: String
+    public let type: GGMLType
+    public let rows: Int
+    public let cols: Int
+    let data: UnsafeRawPointer
+    let rowBytes: Int
+    /// Dequantised copy, filled by `cacheFloat32` (or the stored data itself for F32 tensors).
+    private(set) var float32: UnsafePointer<Float>?
+    private var owned: UnsafeMutablePointer<Float>?
+
+    /// Inputs with at most this many rows use GEMV on the stored bytes instead of SGEMM.
+    static let gemvMaxRows = 2
+
+    init(name: String, type: GGMLType, rows: Int, cols: Int, data: UnsafeRawPointer) {
+        self.name = name
+        self.type = type
+        self.rows = rows
+        self.cols = cols
+        self.data = data
+        self.rowBytes = type.byteCount(elements: cols)!
+        if type == .f32 { float32 = data.assumingMemoryBound(to: Float.self) }
+    }
+
+    deinit { owned?.deallocate() }
+
+    var float32Bytes: Int { type == .f32 ? 0 : rows * cols * MemoryLayout<Float>.size }
+
+    /// Keeps a dequantised f32 copy for the life of the model (prefill then skips dequantisation).
+    func cacheFloat32(pool: ThreadPool) {
+        guard float32 == nil else { return }
+        let buf = UnsafeMutablePointer<Float>.allocate(capacity: rows * cols)
+        dequantizeRows(0..<rows, into: buf, pool: pool)
+        owned = buf
+        float32 = UnsafePointer(buf)
+    }
+
+    /// Dequantises `rows` into `dst` (row r lands at dst + (r - rows.lowerBound) * cols).
+    func dequantizeRows(_ range: Range<Int>, into dst: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+        pool.forEachChunk(range.count, granularity: 16) { chunk in
+            for i in chunk {
+                let r = range.lowerBound + i
+                Dequant.dequantize(type, data + r * rowBytes, dst + i * cols, count: cols)
+            }
+        }
+    }
+
+    /// One row, dequantised (embedding lookup).
+    func row(_ r: Int, into dst: UnsafeMutablePointer<Float>) {
+        Dequant.dequantize(type, data + r * rowBytes, dst, count: cols)
+    }
+
+    /// y[m, rows] = x[m, cols] · Wᵀ. `scratch` must hold rows × cols floats when the matrix has no f32 copy.
+    func apply(_ x: UnsafePointer<Float>, m: Int, _ y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>?, pool: ThreadPool) {
+        if m <= Self.gemvMaxRows {
+            for i in 0..<m {
+                QuantDot.gemv(type, data, rows: rows, cols: cols, x + i * cols, y + i * rows, pool: pool)
+            }
+            return
+        }
+        let w: UnsafePointer<Float>
+        if let f = float32 {
+            w = f
+        } else {
+            guard let scratch else { preconditionFailure("scratch buffer required for \(name)") }
+            dequantizeRows(0..<rows, into: scratch, pool: pool)
+            w = UnsafePointer(scratch)
+        }
+        BLAS.linear(x, w, y, m: m, n: rows, k: cols)
+    }
+}

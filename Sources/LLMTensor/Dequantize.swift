@@ -1,0 +1,500 @@
+// Dequantisation of GGML weight blocks to f32: a scalar reference per type (`Dequant.reference`) and
+// a SIMD fast path (`Dequant.dequantize`) that equals it bit for bit.
+//
+// Block layouts are ggml's `ggml-common.h` structs (`block_q4_0` … `block_q6_K`); the formulas are
+// those of `dequantize_row_*` in ggml's `ggml-quants.c`, with the K-quant 6-bit scale/min packing of
+// `get_scale_min_k4`. All multi-byte fields are little-endian; `d`/`m`/`dmin` are IEEE binary16; BF16
+// is the top 16 bits of an f32. Blocks are read with unaligned loads: GGUF tensor data is only
+// 32-byte aligned and most block sizes are odd.
+//
+// The fast path decodes 32 weights at a time into two `SIMD16<Float>` (see `BlockDecode`) and hands
+// them to a `LaneSink`: `Dequant.dequantize` stores them, `QuantDot.dot` multiplies them into running
+// sums. Each lane is computed with the same float operations in the same order as the reference (no
+// fused multiply-add), which is what makes the two bit-identical.
+
+public enum Dequant {
+    /// Scalar reference: decodes `count` weights (a whole number of blocks) of `type` from `src` into `dst`.
+    public static func reference(_ type: GGMLType, _ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, count: Int) {
+        precondition(count >= 0 && count % type.blockSize == 0, "\(type): \(count) is not a whole number of blocks")
+        let blocks = count / type.blockSize
+        let bb = type.blockBytes
+        switch type {
+        case .f32:
+            for i in 0..<count { dst[i] = src.loadUnaligned(fromByteOffset: 4 * i, as: Float.self) }
+        case .f16:
+            for i in 0..<count { dst[i] = halfToFloat(src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) }
+        case .bf16:
+            for i in 0..<count { dst[i] = Float(bitPattern: UInt32(src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) << 16) }
+        case .q4_0:
+            for b in 0..<blocks { refQ4_0(src + b * bb, dst + b * 32) }
+        case .q4_1:
+            for b in 0..<blocks { refQ4_1(src + b * bb, dst + b * 32) }
+        case .q5_0:
+            for b in 0..<blocks { refQ5_0(src + b * bb, dst + b * 32) }
+        case .q5_1:
+            for b in 0..<blocks { refQ5_1(src + b * bb, dst + b * 32) }
+        case .q8_0:
+            for b in 0..<blocks { refQ8_0(src + b * bb, dst + b * 32) }
+        case .q2_K:
+            for b in 0..<blocks { refQ2_K(src + b * bb, dst + b * 256) }
+        case .q3_K:
+            for b in 0..<blocks { refQ3_K(src + b * bb, dst + b * 256) }
+        case .q4_K:
+            for b in 0..<blocks { refQ4_K(src + b * bb, dst + b * 256) }
+        case .q5_K:
+            for b in 0..<blocks { refQ5_K(src + b * bb, dst + b * 256) }
+        case .q6_K:
+            for b in 0..<blocks { refQ6_K(src + b * bb, dst + b * 256) }
+        }
+    }
+
+    /// Fast path (SIMD). Equals `reference` bit for bit.
+    public static func dequantize(_ type: GGMLType, _ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, count: Int) {
+        precondition(count >= 0 && count % type.blockSize == 0, "\(type): \(count) is not a whole number of blocks")
+        switch type {
+        case .f32:
+            UnsafeMutableRawPointer(dst).copyMemory(from: src, byteCount: 4 * count)
+        case .f16, .bf16:
+            let wide = count & ~15
+            var i = 0
+            while i < wide {
+                let h = src.loadUnaligned(fromByteOffset: 2 * i, as: SIMD16<UInt16>.self)
+                let v = type == .f16 ? halfToFloat(h) : bf16ToFloat(h)
+                UnsafeMutableRawPointer(dst + i).storeBytes(of: v, as: SIMD16<Float>.self)
+                i += 16
+            }
+            if i < count { reference(type, src + 2 * i, dst + i, count: count - i) }
+        default:
+            var sink = StoreSink(dst: dst)
+            BlockDecode.decode(type, src, blocks: count / type.blockSize, into: &sink)
+        }
+    }
+
+    // MARK: scalar reference, one block each
+
+    @inline(__always)
+    static func f16(_ p: UnsafeRawPointer, _ offset: Int) -> Float {
+        halfToFloat(p.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
+    }
+
+    /// block_q4_0 { f16 d; u8 qs[16] }: y[j] = (lo(qs[j]) − 8)·d, y[j+16] = (hi(qs[j]) − 8)·d.
+    static func refQ4_0(_ p: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>) {
+        let d = f16(p, 0)
+        for j in 0..<16 {
+            let q = p.load(fromByteOffset: 2 + j, as: UInt8.self)
+            y[j] = Float(Int(q & 0x0F) - 8) * d
+            y[j + 16] = Float(Int(q >> 4) - 8) * d
+        }
+    }
+
+    /// block_q4_1 { f16 d, m; u8 qs[16] }: y = q·d + m.
+    static func refQ4_1(_ p: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>) {
+        let d = f16(p, 0), m = f16(p, 2)
+        for j in 0..<16 {
+            let q = p.load(fromByteOffset: 4 + j, as: UInt8.self)
+            y[j] = Float(q & 0x0F) * d + m
+            y[j + 16] = Float(q >> 4) * d + m
+        }
+    }
+
+    /// block_q5_0 { f16 d; u8 qh[4]; u8 qs[16] }: 5th bit of weight j is bit j of qh; y = (q − 16)·d.
+    static func refQ5_0(_ p: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>) {
+        let d = f16(p, 0)
+        let qh = p.loadUnaligned(fromByteOffset: 2, as: UInt32.self).littleEndian
+        for j in 0..<16 {
+            let q = p.load(fromByteOffset: 6 + j, as: UInt8.self)
+            let h0 = Int((qh >> UInt32(j)) & 1) << 4, h1 = Int((qh >> UInt32(j + 16)) & 1) << 4
+            y[j] = Float((Int(q & 0x0F) | h0) - 16) * d
+            y[j + 16] = Float((Int(q >> 4) | h1) - 16) * d
+        }
+    }
+
+    /// block_q5_1 { f16 d, m; u8 qh[4]; u8 qs[16] }: y = q·d + m.
+    static func refQ5_1(_ p: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>) {
+        let d = f16(p, 0), m = f16(p, 2)
+        let qh = p.loadUnaligned(fromByteOffset: 4, as: UInt32.self).littleEndian
+        for j in 0..<16 {
+            let q = p.load(fromByteOffset: 8 + j, as: UInt8.self)
+            let h0 = Int((qh >> UInt32(j)) & 1) << 4, h1 = Int((qh >> UInt32(j + 16)) & 1) << 4
+            y[j] = Float(Int(q & 0x0F) | h0) * d + m
+            y[j + 16] = Float(Int(q >> 4) | h1) * d + m
+        }
+    }
+
+    /// block_q8_0 { f16 d; i8 qs[32] }: y = q·d.
+    static func refQ8_0(_ p: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>) {
+        let d = f16(p, 0)
+        for j in 0..<32 { y[j] = Float(p.load(fromByteOffset: 2 + j, as: Int8.self)) * d }
+    }
+
+    /// block_q2_K { u8 scales[16]; u8 qs[64]; f16 d, dmin }: 16 groups of 16 weights; group g has
+    /// scale d·(scales[g] & 15) and min dmin·(scales[g] >> 4); weight 128n + 32s + l is
+    /// (qs[32n + l] >> 2s) & 3.
+    static func refQ2_K(_ p: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>) {
+        let d = f16(p, 80), dmin = f16(p, 82)
+        for n in 0..<2 {
+            for s in 0..<4 {
+                for half in 0..<2 {
+                    let sc = p.load(fromByteOffset: 8 * n + 2 * s + half, as: UInt8.self)
+                    let dl = d * Float(sc & 0x0F), ml = dmin * Float(sc >> 4)
+                    for l in 0..<16 {
+                        let q = p.load(fromByteOffset: 16 + 32 * n + 16 * half + l, as: UInt8.self)
+                        y[128 * n + 32 * s + 16 * half + l] = dl * Float((q >> UInt8(2 * s)) & 3) - ml
+                    }
+                }
+            }
+        }
+    }
+
+    /// The 16 signed 6-bit group scales of block_q3_K (12 bytes at offset 96): low 4 bits from
+    /// bytes 0…7 (low nibbles for groups 0…7, high nibbles for 8…15), high 2 bits from bytes 8…11.
+    @inline(__always)
+    static func q3KScale(_ p: UnsafeRawPointer, _ g: Int) -> Int {
+        let lowByte = p.load(fromByteOffset: 96 + (g & 7), as: UInt8.self)
+        let low = g < 8 ? lowByte & 0x0F : lowByte >> 4
+        let high = (p.load(fromByteOffset: 96 + 8 + (g & 3), as: UInt8.self) >> UInt8(2 * (g >> 2))) & 3
+        return Int(low | (high << 4)) - 32
+    }
+
+    /// block_q3_K { u8 hmask[32]; u8 qs[64]; u8 scales[12]; f16 d }: weight 128n + 32s + l has low bits
+    /// (qs[32n + l] >> 2s) & 3, and 4 is subtracted unless bit 4n + s of hmask[l] is set.
+    static func refQ3_K(_ p: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>) {
+        let d = f16(p, 108)
+        for n in 0..<2 {
+            for s in 0..<4 {
+                for half in 0..<2 {
+                    let dl = d * Float(q3KScale(p, 8 * n + 2 * s + half))
+                    for l in 16 * half..<16 * half + 16 {
+                        let q = Int((p.load(fromByteOffset: 32 + 32 * n + l, as: UInt8.self) >> UInt8(2 * s)) & 3)
+                        let h = (p.load(fromByteOffset: l, as: UInt8.self) >> UInt8(4 * n + s)) & 1
+                        y[128 * n + 32 * s + l] = dl * Float(q - (h != 0 ? 0 : 4))
+                    }
+                }
+            }
+        }
+    }
+
+    /// `get_scale_min_k4`: the 6-bit scale and min of sub-block j (0…7) from the 12 packed bytes at `q`.
+    @inline(__always)
+    static func scaleMinK4(_ j: Int, _ q: UnsafeRawPointer) -> (scale: UInt8, min: UInt8) {
+        func b(_ i: Int) -> UInt8 { q.load(fromByteOffset: i, as: UInt8.self) }
+        if j < 4 { return (b(j) & 63, b(j + 4) & 63) }
+        return ((b(j + 4) & 0x0F) | ((b(j - 4) >> 6) << 4), (b(j + 4) >> 4) | ((b(j) >> 6) << 4))
+    }
+
+    /// block_q4_K { f16 d, dmin; u8 scales[12]; u8 qs[128] }: 8 sub-blocks of 32; sub-block 2j takes
+    /// the low nibbles of qs[32j…], 2j+1 the high ones; y = (d·sc)·q − dmin·m.
+    static func refQ4_K(_ p: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>) {
+        let d = f16(p, 0), dmin = f16(p, 2)
+        for j in 0..<4 {
+            let (s1, m1) = scaleMinK4(2 * j, p + 4), (s2, m2) = scaleMinK4(2 * j + 1, p + 4)
+            let d1 = d * Float(s1), mm1 = dmin * Float(m1), d2 = d * Float(s2), mm2 = dmin * Float(m2)
+            for l in 0..<32 {
+                let q = p.load(fromByteOffset: 16 + 32 * j + l, as: UInt8.self)
+                y[64 * j + l] = d1 * Float(q & 0x0F) - mm1
+                y[64 * j + 32 + l] = d2 * Float(q >> 4) - mm2
+            }
+        }
+    }
+
+    /// block_q5_K { f16 d, dmin; u8 scales[12]; u8 qh[32]; u8 qs[128] }: as Q4_K, plus a 5th bit:
+    /// bit k of qh[l] for weight 32k + l.
+    static func refQ5_K(_ p: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>) {
+        let d = f16(p, 0), dmin = f16(p, 2)
+        for j in 0..<4 {
+            let (s1, m1) = scaleMinK4(2 * j, p + 4), (s2, m2) = scaleMinK4(2 * j + 1, p + 4)
+            let d1 = d * Float(s1), mm1 = dmin * Float(m1), d2 = d * Float(s2), mm2 = dmin * Float(m2)
+            for l in 0..<32 {
+                let q = p.load(fromByteOffset: 48 + 32 * j + l, as: UInt8.self)
+                let h = p.load(fromByteOffset: 16 + l, as: UInt8.self)
+                let h1: UInt8 = (h >> UInt8(2 * j)) & 1 != 0 ? 16 : 0
+                let h2: UInt8 = (h >> UInt8(2 * j + 1)) & 1 != 0 ? 16 : 0
+                y[64 * j + l] = d1 * Float((q & 0x0F) + h1) - mm1
+                y[64 * j + 32 + l] = d2 * Float((q >> 4) + h2) - mm2
+            }
+        }
+    }
+
+    /// block_q6_K { u8 ql[128]; u8 qh[64]; i8 scales[16]; f16 d }: two halves of 128; in half n,
+    /// weight 32k + l (k = 0…3) takes a nibble of ql[64n + l + 32(k & 1)] (low for k < 2) and
+    /// bits 2k…2k+1 of qh[32n + l]; y = (d·scales[g])·(q − 32) with g = weight / 16.
+    static func refQ6_K(_ p: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>) {
+        let d = f16(p, 208)
+        for n in 0..<2 {
+            for l in 0..<32 {
+                let qlA = p.load(fromByteOffset: 64 * n + l, as: UInt8.self)
+                let qlB = p.load(fromByteOffset: 64 * n + l + 32, as: UInt8.self)
+                let qh = p.load(fromByteOffset: 128 + 32 * n + l, as: UInt8.self)
+                let q1 = Int((qlA & 0x0F) | ((qh >> 0) & 3) << 4) - 32
+                let q2 = Int((qlB & 0x0F) | ((qh >> 2) & 3) << 4) - 32
+                let q3 = Int((qlA >> 4) | ((qh >> 4) & 3) << 4) - 32
+                let q4 = Int((qlB >> 4) | ((qh >> 6) & 3) << 4) - 32
+                let g = 8 * n + l / 16
+                func sc(_ k: Int) -> Float { Float(p.load(fromByteOffset: 192 + g + k, as: Int8.self)) }
+                y[128 * n + l] = d * sc(0) * Float(q1)
+                y[128 * n + l + 32] = d * sc(2) * Float(q2)
+                y[128 * n + l + 64] = d * sc(4) * Float(q3)
+                y[128 * n + l + 96] = d * sc(6) * Float(q4)
+            }
+        }
+    }
+}
+
+// MARK: - half / bfloat conversion
+
+/// Exact IEEE binary16 → binary32 without relying on F16C (the default x86-64 target has none, and
+/// `Float(Float16)` then becomes a library call per value). NaN payloads are kept.
+@inline(__always)
+func halfToFloat(_ h: UInt16) -> Float {
+    let em = UInt32(h & 0x7FFF) << 13   // exponent and mantissa, moved to f32 positions
+    let sign = UInt32(h & 0x8000) << 16
+    let bits: UInt32
+    if em >= 0x0F80_0000 {              // inf / NaN: all exponent bits
+        bits = em | 0x7F80_0000
+    } else if em >= 0x0080_0000 {       // normal: rebias the exponent by 127 − 15
+        bits = em &+ (112 << 23)
+    } else {                            // zero / subnormal: m·2⁻²⁴ = (2⁻¹⁴ + m·2⁻²⁴) − 2⁻¹⁴, exact
+        bits = (Float(bitPattern: em | (113 << 23)) - Float(bitPattern: 113 << 23)).bitPattern
+    }
+    return Float(bitPattern: bits | sign)
+}
+
+/// Sixteen halves at once, same rules as the scalar `halfToFloat`. Lane selection is done with
+/// sign-bit masks in integer arithmetic: Swift's `SIMDMask`/`replacing(with:where:)` lowers to a
+/// scalar loop here.
+@inline(__always)
+func halfToFloat(_ h: SIMD16<UInt16>) -> SIMD16<Float> {
+    var w = SIMD16<Int32>()
+    for i in 0..<16 { w[i] = Int32(h[i]) }
+    let em = (w & 0x7FFF) &<< 13
+    let sign = (w & 0x8000) &<< 16
+    let normal = em &+ (112 << 23)
+    let sub = unsafeBitCast(unsafeBitCast(em | (113 << 23), to: SIMD16<Float>.self) - Float(bitPattern: 113 << 23),
+                            to: SIMD16<Int32>.self)
+    let isSub = (em &- 0x0080_0000) &>> 31      // all ones where em < 0x0080_0000
+    let isInfNaN = ~((em &- 0x0F80_0000) &>> 31) // all ones where em ≥ 0x0F80_0000
+    var bits = (normal & ~isSub) | (sub & isSub)
+    bits = (bits & ~isInfNaN) | ((em | 0x7F80_0000) & isInfNaN)
+    return unsafeBitCast(bits | sign, to: SIMD16<Float>.self)
+}
+
+@inline(__always)
+func bf16ToFloat(_ h: SIMD16<UInt16>) -> SIMD16<Float> {
+    var w = SIMD16<UInt32>()
+    for i in 0..<16 { w[i] = UInt32(h[i]) << 16 }
+    return unsafeBitCast(w, to: SIMD16<Float>.self)
+}
+
+// MARK: - SIMD block decoding
+
+/// Receives decoded weights 32 at a time: `a` holds weights offset…offset+15, `b` offset+16…offset+31.
+protocol LaneSink {
+    mutating func put(_ offset: Int, _ a: SIMD16<Float>, _ b: SIMD16<Float>)
+}
+
+/// Stores decoded weights to memory (the fast dequantiser).
+struct StoreSink: LaneSink {
+    let dst: UnsafeMutablePointer<Float>
+
+    @inline(__always)
+    mutating func put(_ offset: Int, _ a: SIMD16<Float>, _ b: SIMD16<Float>) {
+        let p = UnsafeMutableRawPointer(dst + offset)
+        p.storeBytes(of: a, as: SIMD16<Float>.self)
+        p.storeBytes(of: b, toByteOffset: 64, as: SIMD16<Float>.self)
+    }
+}
+
+// Lane-wise conversions written as loops: LLVM turns them into vpmovzxbd/vpmovsxbd + vcvtdq2ps,
+// whereas the generic `SIMD16<Float>(SIMD16<Int32>(truncatingIfNeeded:))` stays an out-of-line call.
+@inline(__always)
+func floats(_ v: SIMD16<UInt8>) -> SIMD16<Float> {
+    var r = SIMD16<Float>()
+    for i in 0..<16 { r[i] = Float(v[i]) }
+    return r
+}
+
+@inline(__always)
+func floats(_ v: SIMD16<Int8>) -> SIMD16<Float> {
+    var r = SIMD16<Float>()
+    for i in 0..<16 { r[i] = Float(v[i]) }
+    return r
+}
+
+@inline(__always)
+func signed(_ v: SIMD16<UInt8>) -> SIMD16<Int8> { unsafeBitCast(v, to: SIMD16<Int8>.self) }
+
+/// 16 where `v & bit` is non-zero, else 0; `bit` holds one set bit per lane. Plain arithmetic
+/// (x + 127 has its top bit set iff 1 ≤ x ≤ 128) because `SIMDMask` selection lowers to a scalar loop.
+@inline(__always)
+func bitTo16(_ v: SIMD16<UInt8>, _ bit: SIMD16<UInt8>) -> SIMD16<UInt8> {
+    (((v & bit) &+ 127) &>> 7) &<< 4
+}
+
+/// The SIMD decoders of the block types: each produces, lane for lane, exactly what the scalar
+/// reference computes.
+enum BlockDecode {
+    /// Decodes `blocks` blocks of a block-quantised type (not F32/F16/BF16) into `sink`.
+    @inline(__always)
+    static func decode<S: LaneSink>(_ type: GGMLType, _ src: UnsafeRawPointer, blocks: Int, into sink: inout S) {
+        let bb = type.blockBytes
+        switch type {
+        case .q4_0: for b in 0..<blocks { q4_0(src + b &* bb, b &* 32, &sink) }
+        case .q4_1: for b in 0..<blocks { q4_1(src + b &* bb, b &* 32, &sink) }
+        case .q5_0: for b in 0..<blocks { q5_0(src + b &* bb, b &* 32, &sink) }
+        case .q5_1: for b in 0..<blocks { q5_1(src + b &* bb, b &* 32, &sink) }
+        case .q8_0: for b in 0..<blocks { q8_0(src + b &* bb, b &* 32, &sink) }
+        case .q2_K: for b in 0..<blocks { q2_K(src + b &* bb, b &* 256, &sink) }
+        case .q3_K: for b in 0..<blocks { q3_K(src + b &* bb, b &* 256, &sink) }
+        case .q4_K: for b in 0..<blocks { q4_K(src + b &* bb, b &* 256, &sink) }
+        case .q5_K: for b in 0..<blocks { q5_K(src + b &* bb, b &* 256, &sink) }
+        case .q6_K: for b in 0..<blocks { q6_K(src + b &* bb, b &* 256, &sink) }
+        case .f32, .f16, .bf16: preconditionFailure("\(type) has no blocks to decode")
+        }
+    }
+
+    @inline(__always)
+    static func q4_0<S: LaneSink>(_ p: UnsafeRawPointer, _ o: Int, _ sink: inout S) {
+        let d = Dequant.f16(p, 0)
+        let q = p.loadUnaligned(fromByteOffset: 2, as: SIMD16<UInt8>.self)
+        let lo = signed(q & 0x0F) &- 8, hi = signed(q &>> 4) &- 8
+        sink.put(o, floats(lo) * d, floats(hi) * d)
+    }
+
+    @inline(__always)
+    static func q4_1<S: LaneSink>(_ p: UnsafeRawPointer, _ o: Int, _ sink: inout S) {
+        let d = Dequant.f16(p, 0), m = Dequant.f16(p, 2)
+        let q = p.loadUnaligned(fromByteOffset: 4, as: SIMD16<UInt8>.self)
+        sink.put(o, floats(q & 0x0F) * d + m, floats(q &>> 4) * d + m)
+    }
+
+    /// The 5th bits of a Q5 block as 0/16 per lane, for weights 0…15 and 16…31.
+    @inline(__always)
+    static func q5High(_ p: UnsafeRawPointer, _ offset: Int) -> (SIMD16<UInt8>, SIMD16<UInt8>) {
+        let qh = p.loadUnaligned(fromByteOffset: offset, as: UInt32.self).littleEndian
+        @inline(__always) func spread(_ lo: UInt32, _ hi: UInt32) -> SIMD16<UInt8> {
+            SIMD16(lowHalf: SIMD8(repeating: UInt8(truncatingIfNeeded: lo)), highHalf: SIMD8(repeating: UInt8(truncatingIfNeeded: hi)))
+        }
+        // Lane j tests bit j % 8 of byte j / 8 of the chunk.
+        let laneBit = SIMD16<UInt8>(1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128)
+        return (bitTo16(spread(qh, qh >> 8), laneBit), bitTo16(spread(qh >> 16, qh >> 24), laneBit))
+    }
+
+    @inline(__always)
+    static func q5_0<S: LaneSink>(_ p: UnsafeRawPointer, _ o: Int, _ sink: inout S) {
+        let d = Dequant.f16(p, 0)
+        let (h0, h1) = q5High(p, 2)
+        let q = p.loadUnaligned(fromByteOffset: 6, as: SIMD16<UInt8>.self)
+        let lo = signed((q & 0x0F) | h0) &- 16, hi = signed((q &>> 4) | h1) &- 16
+        sink.put(o, floats(lo) * d, floats(hi) * d)
+    }
+
+    @inline(__always)
+    static func q5_1<S: LaneSink>(_ p: UnsafeRawPointer, _ o: Int, _ sink: inout S) {
+        let d = Dequant.f16(p, 0), m = Dequant.f16(p, 2)
+        let (h0, h1) = q5High(p, 4)
+        let q = p.loadUnaligned(fromByteOffset: 8, as: SIMD16<UInt8>.self)
+        sink.put(o, floats((q & 0x0F) | h0) * d + m, floats((q &>> 4) | h1) * d + m)
+    }
+
+    @inline(__always)
+    static func q8_0<S: LaneSink>(_ p: UnsafeRawPointer, _ o: Int, _ sink: inout S) {
+        let d = Dequant.f16(p, 0)
+        let a = p.loadUnaligned(fromByteOffset: 2, as: SIMD16<Int8>.self)
+        let b = p.loadUnaligned(fromByteOffset: 18, as: SIMD16<Int8>.self)
+        sink.put(o, floats(a) * d, floats(b) * d)
+    }
+
+    @inline(__always)
+    static func q2_K<S: LaneSink>(_ p: UnsafeRawPointer, _ o: Int, _ sink: inout S) {
+        let d = Dequant.f16(p, 80), dmin = Dequant.f16(p, 82)
+        for n in 0..<2 {
+            let q0 = p.loadUnaligned(fromByteOffset: 16 + 32 * n, as: SIMD16<UInt8>.self)
+            let q1 = p.loadUnaligned(fromByteOffset: 32 + 32 * n, as: SIMD16<UInt8>.self)
+            for s in 0..<4 {
+                let sc0 = p.load(fromByteOffset: 8 * n + 2 * s, as: UInt8.self)
+                let sc1 = p.load(fromByteOffset: 8 * n + 2 * s + 1, as: UInt8.self)
+                let dl0 = d * Float(sc0 & 0x0F), ml0 = dmin * Float(sc0 >> 4)
+                let dl1 = d * Float(sc1 & 0x0F), ml1 = dmin * Float(sc1 >> 4)
+                let shift = UInt8(2 * s)
+                sink.put(o + 128 * n + 32 * s,
+                         dl0 * floats((q0 &>> shift) & 3) - ml0,
+                         dl1 * floats((q1 &>> shift) & 3) - ml1)
+            }
+        }
+    }
+
+    @inline(__always)
+    static func q3_K<S: LaneSink>(_ p: UnsafeRawPointer, _ o: Int, _ sink: inout S) {
+        let d = Dequant.f16(p, 108)
+        let hm0 = p.loadUnaligned(fromByteOffset: 0, as: SIMD16<UInt8>.self)
+        let hm1 = p.loadUnaligned(fromByteOffset: 16, as: SIMD16<UInt8>.self)
+        for n in 0..<2 {
+            let q0 = p.loadUnaligned(fromByteOffset: 32 + 32 * n, as: SIMD16<UInt8>.self)
+            let q1 = p.loadUnaligned(fromByteOffset: 48 + 32 * n, as: SIMD16<UInt8>.self)
+            for s in 0..<4 {
+                let g = 8 * n + 2 * s
+                let dl0 = d * Float(Dequant.q3KScale(p, g)), dl1 = d * Float(Dequant.q3KScale(p, g + 1))
+                let shift = UInt8(2 * s), bit = UInt8(4 * n + s)
+                // q | 4·h − 4 = q − (h ? 0 : 4)
+                let v0 = signed(((q0 &>> shift) & 3) | (((hm0 &>> bit) & 1) &<< 2)) &- 4
+                let v1 = signed(((q1 &>> shift) & 3) | (((hm1 &>> bit) & 1) &<< 2)) &- 4
+                sink.put(o + 128 * n + 32 * s, dl0 * floats(v0), dl1 * floats(v1))
+            }
+        }
+    }
+
+    @inline(__always)
+    static func q4_K<S: LaneSink>(_ p: UnsafeRawPointer, _ o: Int, _ sink: inout S) {
+        let d = Dequant.f16(p, 0), dmin = Dequant.f16(p, 2)
+        for j in 0..<4 {
+            let (s1, m1) = Dequant.scaleMinK4(2 * j, p + 4), (s2, m2) = Dequant.scaleMinK4(2 * j + 1, p + 4)
+            let d1 = d * Float(s1), mm1 = dmin * Float(m1), d2 = d * Float(s2), mm2 = dmin * Float(m2)
+            let q0 = p.loadUnaligned(fromByteOffset: 16 + 32 * j, as: SIMD16<UInt8>.self)
+            let q1 = p.loadUnaligned(fromByteOffset: 32 + 32 * j, as: SIMD16<UInt8>.self)
+            sink.put(o + 64 * j, d1 * floats(q0 & 0x0F) - mm1, d1 * floats(q1 & 0x0F) - mm1)
+            sink.put(o + 64 * j + 32, d2 * floats(q0 &>> 4) - mm2, d2 * floats(q1 &>> 4) - mm2)
+        }
+    }
+
+    @inline(__always)
+    static func q5_K<S: LaneSink>(_ p: UnsafeRawPointer, _ o: Int, _ sink: inout S) {
+        let d = Dequant.f16(p, 0), dmin = Dequant.f16(p, 2)
+        let h0 = p.loadUnaligned(fromByteOffset: 16, as: SIMD16<UInt8>.self)
+        let h1 = p.loadUnaligned(fromByteOffset: 32, as: SIMD16<UInt8>.self)
+        for j in 0..<4 {
+            let (s1, m1) = Dequant.scaleMinK4(2 * j, p + 4), (s2, m2) = Dequant.scaleMinK4(2 * j + 1, p + 4)
+            let d1 = d * Float(s1), mm1 = dmin * Float(m1), d2 = d * Float(s2), mm2 = dmin * Float(m2)
+            let q0 = p.loadUnaligned(fromByteOffset: 48 + 32 * j, as: SIMD16<UInt8>.self)
+            let q1 = p.loadUnaligned(fromByteOffset: 64 + 32 * j, as: SIMD16<UInt8>.self)
+            let u1 = SIMD16<UInt8>(repeating: 1 << UInt8(2 * j)), u2 = SIMD16<UInt8>(repeating: 2 << UInt8(2 * j))
+            sink.put(o + 64 * j,
+                     d1 * floats((q0 & 0x0F) | bitTo16(h0, u1)) - mm1,
+                     d1 * floats((q1 & 0x0F) | bitTo16(h1, u1)) - mm1)
+            sink.put(o + 64 * j + 32,
+                     d2 * floats((q0 &>> 4) | bitTo16(h0, u2)) - mm2,
+                     d2 * floats((q1 &>> 4) | bitTo16(h1, u2)) - mm2)
+        }
+    }
+
+    @inline(__always)
+    static func q6_K<S: LaneSink>(_ p: UnsafeRawPointer, _ o: Int, _ sink: inout S) {
+        let d = Dequant.f16(p, 208)
+        for n in 0..<2 {
+            let qlA0 = p.loadUnaligned(fromByteOffset: 64 * n, as: SIMD16<UInt8>.self)
+            let qlA1 = p.loadUnaligned(fromByteOffset: 64 * n + 16, as: SIMD16<UInt8>.self)
+            let qlB0 = p.loadUnaligned(fromByteOffset: 64 * n + 32, as: SIMD16<UInt8>.self)
+            let qlB1 = p.loadUnaligned(fromByteOffset: 64 * n + 48, as: SIMD16<UInt8>.self)
+            let qh0 = p.loadUnaligned(fromByteOffset: 128 + 32 * n, as: SIMD16<UInt8>.self)
+            let qh1 = p.loadUnaligned(fromByteOffset: 144 + 32 * n, as: SIMD16<UInt8>.self)
+            @inline(__always) func sc(_ g: Int) -> Float { d * Float(p.load(fromByteOffset: 192 + 8 * n + g, as: Int8.self)) }
+            @inline(__always) func q(_ ql: SIMD16<UInt8>, _ qh: SIMD16<UInt8>, _ shift: UInt8) -> SIMD16<Float> {
+                floats(signed(ql | (((qh &>> shift) & 3) &<< 4)) &- 32)
+            }
+            let base = o + 128 * n
+            sink.put(base, sc(0) * q(qlA0 & 0x0F, qh0, 0), sc(1) * q(qlA1 & 0x0F, qh1, 0))
+            sink.put(base + 32, sc(2) * q(qlB0 & 0x0F, qh0, 2), sc(3) * q(qlB1 & 0x0F, qh1, 2))
+            sink.put(base + 64, sc(4) * q(qlA0 &>> 4, qh0, 4), sc(5) * q(qlA1 &>> 4, qh1, 4))
+            sink.put(base + 96, sc(6) * q(qlB0 &>> 4, qh0, 6), sc(7) * q(qlB1 &>> 4, qh1, 6))
+        }
+    }
+}

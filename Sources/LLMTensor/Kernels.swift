@@ -1,0 +1,88 @@
+// Elementwise and row kernels of the transformer: RMSNorm, RoPE, softmax, SiLU-gating, residual add,
+// cosine similarity and log-sum-exp. Written as plain loops that the compiler vectorises; the
+// quantised kernels (Dequantize.swift, QuantDot.swift) carry separate scalar twins.
+import Foundation
+
+public enum Kernels {
+    /// out[r] = x[r] / sqrt(mean(x[r]²) + eps) ⊙ w, for `rows` rows of width `dim`.
+    public static func rmsNorm(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
+                               rows: Int, dim: Int, eps: Float) {
+        for r in 0..<rows {
+            let xr = x + r * dim, o = out + r * dim
+            var ss: Float = 0
+            for i in 0..<dim { ss += xr[i] * xr[i] }
+            let scale = 1 / (ss / Float(dim) + eps).squareRoot()
+            for i in 0..<dim { o[i] = xr[i] * scale * w[i] }
+        }
+    }
+
+    /// Rotates adjacent pairs (x[2i], x[2i+1]) of the first `2·cos.count/rows` dims of every head by the
+    /// angles whose cosines/sines are given per row: the GGUF ("normal") RoPE convention, where the
+    /// converter already permuted Q/K so this equals HF's rotate-half form.
+    /// x: [rows, heads·headDim]; cos, sin: [rows, ropeDims/2].
+    public static func rope(_ x: UnsafeMutablePointer<Float>, rows: Int, heads: Int, headDim: Int,
+                            cos: UnsafePointer<Float>, sin: UnsafePointer<Float>, halfDims: Int) {
+        for r in 0..<rows {
+            let c = cos + r * halfDims, s = sin + r * halfDims
+            for h in 0..<heads {
+                let v = x + r * heads * headDim + h * headDim
+                for i in 0..<halfDims {
+                    let a = v[2 * i], b = v[2 * i + 1]
+                    v[2 * i] = a * c[i] - b * s[i]
+                    v[2 * i + 1] = a * s[i] + b * c[i]
+                }
+            }
+        }
+    }
+
+    /// Softmax over x[0..<n] in place.
+    public static func softmax(_ x: UnsafeMutablePointer<Float>, _ n: Int) {
+        var m = -Float.infinity
+        for i in 0..<n { m = max(m, x[i]) }
+        var sum: Float = 0
+        for i in 0..<n {
+            let e = Foundation.exp(x[i] - m)
+            x[i] = e
+            sum += e
+        }
+        let inv = 1 / sum
+        for i in 0..<n { x[i] *= inv }
+    }
+
+    /// gate[i] = silu(gate[i]) · up[i] (SwiGLU).
+    public static func siluMul(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, _ n: Int) {
+        for i in 0..<n {
+            let g = gate[i]
+            gate[i] = g / (1 + Foundation.exp(-g)) * up[i]
+        }
+    }
+
+    /// x += y.
+    public static func add(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int) {
+        for i in 0..<n { x[i] += y[i] }
+    }
+
+    /// Cosine similarity of a and b (length n), accumulated in Float64. By convention 1 when both are
+    /// zero (nothing changed) and 0 when only one is.
+    public static func cosine(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Double {
+        var ab = 0.0, aa = 0.0, bb = 0.0
+        for i in 0..<n {
+            let x = Double(a[i]), y = Double(b[i])
+            ab += x * y
+            aa += x * x
+            bb += y * y
+        }
+        if aa == 0 && bb == 0 { return 1 }
+        if aa == 0 || bb == 0 { return 0 }
+        return ab / (aa.squareRoot() * bb.squareRoot())
+    }
+
+    /// log Σ exp(x[i]) in Float64 (perplexity needs exact normalisers over large vocabularies).
+    public static func logSumExp(_ x: UnsafePointer<Float>, _ n: Int) -> Double {
+        var m = -Float.infinity
+        for i in 0..<n { m = max(m, x[i]) }
+        var sum = 0.0
+        for i in 0..<n { sum += Foundation.exp(Double(x[i] - m)) }
+        return Double(m) + Foundation.log(sum)
+    }
+}

@@ -1,0 +1,91 @@
+// `llm-drop inspect MODEL`: architecture, hyper-parameters, tensors, parameter count, tokenizer.
+import ArgumentParser
+import Foundation
+import LLMFormats
+import LLMModels
+import LLMTokenizer
+
+struct Inspect: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Describe a model file: architecture, hyper-parameters, tensors, tokenizer.")
+
+    @Argument(help: "Path of a GGUF model file.")
+    var model: String
+
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        let file = try GGUFFile(path: model)
+        let config = try LlamaConfig(file: file)
+        let plan = try config.filePlan(file)
+        let tokenizer = try loadTokenizer(from: file)
+        let parameters = file.tensors.reduce(0) { $0 + $1.elementCount }
+        let uniform = Set(config.heads).count == 1 && Set(config.kvHeads).count == 1 && Set(config.ffnLength).count == 1
+
+        if output.json {
+            try printJSON([
+                "path": model,
+                "file_size": file.fileSize,
+                "gguf_version": Int(file.version),
+                "architecture": config.architecture.rawValue,
+                "name": file["general.name"]?.string ?? "",
+                "parameters": parameters,
+                "layers": config.layerCount,
+                "hidden_size": config.hiddenSize,
+                "head_dim": config.headDim,
+                "heads": config.heads,
+                "kv_heads": config.kvHeads,
+                "ffn_length": config.ffnLength,
+                "vocab_size": config.vocabularySize,
+                "context_length": config.contextLength,
+                "rope_freq_base": config.rope.base,
+                "rope_dimensions": config.rope.dimensions,
+                "norm_epsilon": Double(config.normEpsilon),
+                "tied_embeddings": config.tiedEmbeddings,
+                "tokenizer": [
+                    "kind": tokenizer.kind.rawValue,
+                    "vocab_size": tokenizer.vocabularySize,
+                    "bos_id": tokenizer.bosID as Any,
+                    "eos_id": tokenizer.eosID as Any,
+                    "add_bos": tokenizer.addBOS,
+                ] as [String: Any],
+                "dropped_attention": plan.droppedAttention,
+                "dropped_mlp": plan.droppedMLP,
+                "kv_cache_bytes_per_token": config.kvCacheBytesPerToken(plan: plan),
+                "tensors": file.tensors.map { ["name": $0.name, "type": $0.type.description, "shape": $0.shape, "bytes": $0.byteCount] as [String: Any] },
+            ])
+            return
+        }
+        var lines: [String] = []
+        lines.append("model         \(model)")
+        lines.append("name          \(file["general.name"]?.string ?? "-")")
+        lines.append("file          \(Format.bytes(file.fileSize)), GGUF v\(file.version), \(file.tensors.count) tensors")
+        lines.append("architecture  \(config.architecture.rawValue)")
+        lines.append("parameters    \(Format.count(parameters)) (\(parameters))")
+        lines.append("layers        \(config.layerCount)")
+        lines.append("hidden size   \(config.hiddenSize)")
+        if uniform {
+            lines.append("heads         \(config.heads[0]) query, \(config.kvHeads[0]) key/value, head dim \(config.headDim)")
+            lines.append("MLP width     \(config.ffnLength[0])")
+        } else {
+            lines.append("heads         per layer \(config.heads), key/value \(config.kvHeads), head dim \(config.headDim)")
+            lines.append("MLP width     per layer \(config.ffnLength)")
+        }
+        lines.append("vocabulary    \(config.vocabularySize)")
+        lines.append("context       \(config.contextLength)")
+        lines.append("RoPE          base \(config.rope.base), \(config.rope.dimensions) dims")
+        lines.append("RMSNorm eps   \(config.normEpsilon)")
+        lines.append("output head   \(config.tiedEmbeddings ? "tied to token embeddings" : "separate")")
+        lines.append("tokenizer     \(tokenizer.kind.rawValue), \(tokenizer.vocabularySize) tokens, BOS \(tokenizer.bosID.map(String.init) ?? "-") (added: \(tokenizer.addBOS)), EOS \(tokenizer.eosID.map(String.init) ?? "-")")
+        lines.append("dropped       attention \(plan.droppedAttention), MLP \(plan.droppedMLP)")
+        lines.append("KV cache      \(Format.bytes(config.kvCacheBytesPerToken(plan: plan))) per token (f32)")
+        var types: [String: Int] = [:]
+        for t in file.tensors { types[t.type.description, default: 0] += 1 }
+        lines.append("tensor types  " + types.sorted { $0.key < $1.key }.map { "\($0.key) × \($0.value)" }.joined(separator: ", "))
+        lines.append("")
+        lines.append("tensor".padding(toLength: 34, withPad: " ", startingAt: 0) + "type   shape")
+        for t in file.tensors {
+            lines.append(t.name.padding(toLength: 34, withPad: " ", startingAt: 0) + t.type.description.padding(toLength: 7, withPad: " ", startingAt: 0) + "\(t.shape)")
+        }
+        print(lines.joined(separator: "\n"))
+    }
+}

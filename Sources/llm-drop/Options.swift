@@ -1,0 +1,29 @@
+// Option groups shared by the subcommands: the model and its load settings, and the output format.
+import ArgumentParser
+import Foundation
+import LLMModels
+
+struct ModelOptions: ParsableArguments {
+    @Argument(help: "Path of a GGUF model file.")
+    var model: String
+
+    @Option(help: "Threads for matrix products and kernels (default: number of cores).")
+    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    func validate() throws {
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1 (got \(threads)); pass e.g. --threads \(ProcessInfo.processInfo.activeProcessorCount)") }
+        guard threads <= 1024 else { throw ValidationError("--threads \(threads) is more than 1024; pass at most the number of cores") }
+    }
+
+    func load() throws -> LlamaModel {
+        let start = ContinuousClock.now
+        let model = try LlamaModel(path: model, options: LoadOptions(threads: threads))
+        Log.info("loaded \(URL(fileURLWithPath: self.model).lastPathComponent) in \(Format.seconds(ContinuousClock.now - start))")
+        return model
+    }
+}
+
+struct OutputOptions: ParsableArguments {
+    @Flag(help: "Print machine-readable JSON on stdout.")
+    var json = false
+}

@@ -1,0 +1,103 @@
+// The Llama forward pass against PyTorch + transformers (../shared/reference/smollm2): last-position
+// logits within 1e-3 relative L2 error with the same top-1, and perplexity within 0.5%.
+import Foundation
+import LLMEval
+import LLMModels
+import LLMTensor
+import TestSupport
+import XCTest
+
+final class ReferenceTests: XCTestCase {
+    static let model = Result { try LlamaModel(path: TestPaths.smollm2(), options: LoadOptions(threads: 2)) }
+
+    func loadModel() throws -> LlamaModel { try Self.model.get() }
+
+    struct Prompt { let name: String; let ids: [Int]; let top1: Int; let logitsFile: URL }
+
+    func prompts() throws -> [Prompt] {
+        let url = try TestPaths.sharedFile("reference/smollm2/logits.json")
+        let json = try XCTUnwrap(TestPaths.json(url) as? [String: Any])
+        let prompts = try XCTUnwrap(json["prompts"] as? [String: [String: Any]])
+        return try prompts.keys.sorted().map { name in
+            let p = prompts[name]!
+            return Prompt(name: name,
+                          ids: try XCTUnwrap(p["token_ids"] as? [Int]),
+                          top1: try XCTUnwrap((p["top10_ids"] as? [Int])?.first),
+                          logitsFile: url.deletingLastPathComponent().appendingPathComponent(try XCTUnwrap(p["last_position_logits_file"] as? String)))
+        }
+    }
+
+    func testLastPositionLogitsMatchReference() throws {
+        let model = try loadModel()
+        let prompts = try prompts()
+        XCTAssertEqual(prompts.count, 6)
+        for p in prompts {
+            let expected = try Data(contentsOf: p.logitsFile).withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+            XCTAssertEqual(expected.count, model.vocabularySize)
+            let logits = try model.forward([p.ids], logits: .last)
+            let got = Array(logits.row(0))
+            let err = relativeL2(got, expected)
+            XCTAssertLessThan(err, 1e-3, "\(p.name): relative L2 error \(err)")
+            XCTAssertEqual(got.indices.max { got[$0] < got[$1] }, p.top1, "\(p.name): top-1")
+            print("logits \(p.name): relative L2 error \(err)")
+        }
+    }
+
+    func testPromptTokenizationMatchesReference() throws {
+        let model = try loadModel()
+        let url = try TestPaths.sharedFile("reference/smollm2/logits.json")
+        let prompts = try XCTUnwrap((TestPaths.json(url) as? [String: Any])?["prompts"] as? [String: [String: Any]])
+        for (name, p) in prompts where (p["bos_added"] as? Bool) == false {
+            XCTAssertEqual(model.tokenizer.encode(p["text"] as! String, addSpecialTokens: true), p["token_ids"] as? [Int], name)
+        }
+    }
+
+    /// Incremental decoding with the KV cache computes the same function as one full pass.
+    func testCachedDecodingMatchesFullPass() throws {
+        let model = try loadModel()
+        let ids = try XCTUnwrap(prompts().first { $0.name == "paragraph" }).ids
+        let full = try model.forward([ids], logits: .all)
+        let cache = try model.makeCache(capacity: ids.count)
+        _ = try model.forward(appending: Array(ids[..<100]), to: cache, logits: .last)
+        for t in 100..<ids.count {
+            let step = try model.forward(appending: [ids[t]], to: cache, logits: .last)
+            let err = relativeL2(Array(step.row(0)), Array(full.row(t)))
+            XCTAssertLessThan(err, 1e-4, "position \(t)")
+        }
+        XCTAssertEqual(cache.count, ids.count)
+        XCTAssertEqual(cache.usedBytes, ids.count * 2 * 30 * 3 * 64 * 4)
+    }
+
+    /// Several sequences in one call give what each gives alone.
+    func testBatchedSequencesAreIndependent() throws {
+        let model = try loadModel()
+        let ps = try prompts()
+        let seqs = [ps[0].ids, ps[2].ids, ps[4].ids]
+        let batched = try model.forward(seqs, logits: .last)
+        for (i, s) in seqs.enumerated() {
+            let alone = try model.forward([s], logits: .last)
+            XCTAssertLessThan(relativeL2(Array(batched.row(i)), Array(alone.row(0))), 1e-5)
+        }
+    }
+
+    func testPerplexityMatchesReferenceOnFirst16Windows() throws {
+        let model = try loadModel()
+        let ref = try XCTUnwrap(TestPaths.json(TestPaths.sharedFile("reference/smollm2/perplexity.json")) as? [String: Any])
+        let full = try XCTUnwrap((ref["configs"] as? [String: [String: Any]])?["full"])
+        let expected = try XCTUnwrap(full["perplexity_first_16_windows"] as? Double)
+        let tokens = try evaluationTokens(model)
+        XCTAssertEqual(tokens.count, 52710)
+        let result = try PerplexityEvaluator(model: model, context: 256).evaluate(tokens: tokens, maxWindows: 16)
+        XCTAssertEqual(result.windows, 16)
+        XCTAssertEqual(result.tokens, 16 * 255)
+        XCTAssertEqual(result.perplexity, expected, accuracy: expected * 0.005)
+        print("perplexity first 16 windows: \(result.perplexity) (reference \(expected))")
+    }
+
+    /// texts[200:300] of c4_demo.json joined with blank lines, tokenized once without special tokens.
+    func evaluationTokens(_ model: LlamaModel) throws -> [Int] {
+        let docs = try XCTUnwrap(TestPaths.json(TestPaths.sharedFile("data/c4_demo.json")) as? [[String: Any]])
+        let text = docs[200..<300].map { $0["text"] as! String }.joined(separator: "\n\n")
+        return model.tokenizer.encode(text, addSpecialTokens: false)
+    }
+}
