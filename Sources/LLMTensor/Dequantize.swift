@@ -259,8 +259,17 @@ func halfToFloat(_ h: UInt16) -> Float {
     return Float(bitPattern: bits | sign)
 }
 
-/// Sixteen halves at once, same rules as the scalar `halfToFloat`. Lane selection is done with
-/// sign-bit masks in integer arithmetic: Swift's `SIMDMask`/`replacing(with:where:)` lowers to a
+/// All 65536 halves as floats (256 KiB), filled by `halfToFloat`: the block kernels read their f16
+/// scales here with one load instead of a dozen integer operations (ggml keeps the same table,
+/// `ggml_table_f32_f16`, for CPUs without F16C).
+nonisolated(unsafe) let halfTable: UnsafePointer<Float> = {
+    let table = UnsafeMutablePointer<Float>.allocate(capacity: 1 << 16)
+    for h in 0...UInt16.max { table[Int(h)] = halfToFloat(h) }
+    return UnsafePointer(table)
+}()
+
+/// Sixteen halves at once, same rules as the scalar `halfToFloat`. Lanes are selected with
+/// compare masks reinterpreted as integers: `SIMDMask`'s `replacing(with:where:)` lowers to a
 /// scalar loop here.
 @inline(__always)
 func halfToFloat(_ h: SIMD16<UInt16>) -> SIMD16<Float> {
@@ -271,8 +280,8 @@ func halfToFloat(_ h: SIMD16<UInt16>) -> SIMD16<Float> {
     let normal = em &+ (112 << 23)
     let sub = unsafeBitCast(unsafeBitCast(em | (113 << 23), to: SIMD16<Float>.self) - Float(bitPattern: 113 << 23),
                             to: SIMD16<Int32>.self)
-    let isSub = (em &- 0x0080_0000) &>> 31      // all ones where em < 0x0080_0000
-    let isInfNaN = ~((em &- 0x0F80_0000) &>> 31) // all ones where em ≥ 0x0F80_0000
+    let isSub = unsafeBitCast(em .< 0x0080_0000, to: SIMD16<Int32>.self)
+    let isInfNaN = unsafeBitCast(em .>= 0x0F80_0000, to: SIMD16<Int32>.self)
     var bits = (normal & ~isSub) | (sub & isSub)
     bits = (bits & ~isInfNaN) | ((em | 0x7F80_0000) & isInfNaN)
     return unsafeBitCast(bits | sign, to: SIMD16<Float>.self)
@@ -287,12 +296,19 @@ func bf16ToFloat(_ h: SIMD16<UInt16>) -> SIMD16<Float> {
 
 // MARK: - SIMD block decoding
 
-/// Receives decoded weights 32 at a time: `a` holds weights offset…offset+15, `b` offset+16…offset+31.
+/// Receives decoded weights 32 at a time, weights offset…offset+15 in the first vector and
+/// offset+16…offset+31 in the second, in one of three forms:
+///  * `put`: the weights themselves;
+///  * `scaled`: integer-valued `a`, `b` and one scale: weight = a·d;
+///  * `affine`: integer-valued `a`, `b`, a scale and an offset: weight = a·d + m.
+/// The last two let the dot product multiply by d once per 32 weights and fold m into Σx.
 protocol LaneSink {
     mutating func put(_ offset: Int, _ a: SIMD16<Float>, _ b: SIMD16<Float>)
+    mutating func scaled(_ offset: Int, _ a: SIMD16<Float>, _ b: SIMD16<Float>, _ d: Float)
+    mutating func affine(_ offset: Int, _ a: SIMD16<Float>, _ b: SIMD16<Float>, _ d: Float, _ m: Float)
 }
 
-/// Stores decoded weights to memory (the fast dequantiser).
+/// Stores decoded weights to memory (the fast dequantiser), computing each lane as the reference does.
 struct StoreSink: LaneSink {
     let dst: UnsafeMutablePointer<Float>
 
@@ -302,9 +318,19 @@ struct StoreSink: LaneSink {
         p.storeBytes(of: a, as: SIMD16<Float>.self)
         p.storeBytes(of: b, toByteOffset: 64, as: SIMD16<Float>.self)
     }
+
+    @inline(__always)
+    mutating func scaled(_ offset: Int, _ a: SIMD16<Float>, _ b: SIMD16<Float>, _ d: Float) {
+        put(offset, a * d, b * d)
+    }
+
+    @inline(__always)
+    mutating func affine(_ offset: Int, _ a: SIMD16<Float>, _ b: SIMD16<Float>, _ d: Float, _ m: Float) {
+        put(offset, a * d + m, b * d + m)
+    }
 }
 
-// Lane-wise conversions written as loops: LLVM turns them into vpmovzxbd/vpmovsxbd + vcvtdq2ps,
+// Lane-wise conversions written as loops: LLVM turns them into pmovzxbd/pmovsxbd + cvtdq2ps,
 // whereas the generic `SIMD16<Float>(SIMD16<Int32>(truncatingIfNeeded:))` stays an out-of-line call.
 @inline(__always)
 func floats(_ v: SIMD16<UInt8>) -> SIMD16<Float> {
@@ -323,90 +349,91 @@ func floats(_ v: SIMD16<Int8>) -> SIMD16<Float> {
 @inline(__always)
 func signed(_ v: SIMD16<UInt8>) -> SIMD16<Int8> { unsafeBitCast(v, to: SIMD16<Int8>.self) }
 
-/// 16 where `v & bit` is non-zero, else 0; `bit` holds one set bit per lane. Plain arithmetic
-/// (x + 127 has its top bit set iff 1 ≤ x ≤ 128) because `SIMDMask` selection lowers to a scalar loop.
+/// 16 where `v & bit` is non-zero, else 0; `bit` holds one set bit per lane.
 @inline(__always)
 func bitTo16(_ v: SIMD16<UInt8>, _ bit: SIMD16<UInt8>) -> SIMD16<UInt8> {
-    (((v & bit) &+ 127) &>> 7) &<< 4
+    unsafeBitCast((v & bit) .== bit, to: SIMD16<UInt8>.self) & 16
 }
 
-/// The SIMD decoders of the block types: each produces, lane for lane, exactly what the scalar
-/// reference computes.
+/// The SIMD decoders of the block types. Each hands its sink, lane for lane, the operands of exactly
+/// the float operations the scalar reference performs (x − y is computed as x + (−y), which IEEE
+/// arithmetic makes identical).
 enum BlockDecode {
     /// Decodes `blocks` blocks of a block-quantised type (not F32/F16/BF16) into `sink`.
     @inline(__always)
     static func decode<S: LaneSink>(_ type: GGMLType, _ src: UnsafeRawPointer, blocks: Int, into sink: inout S) {
         let bb = type.blockBytes
+        let h = halfTable
         switch type {
-        case .q4_0: for b in 0..<blocks { q4_0(src + b &* bb, b &* 32, &sink) }
-        case .q4_1: for b in 0..<blocks { q4_1(src + b &* bb, b &* 32, &sink) }
-        case .q5_0: for b in 0..<blocks { q5_0(src + b &* bb, b &* 32, &sink) }
-        case .q5_1: for b in 0..<blocks { q5_1(src + b &* bb, b &* 32, &sink) }
-        case .q8_0: for b in 0..<blocks { q8_0(src + b &* bb, b &* 32, &sink) }
-        case .q2_K: for b in 0..<blocks { q2_K(src + b &* bb, b &* 256, &sink) }
-        case .q3_K: for b in 0..<blocks { q3_K(src + b &* bb, b &* 256, &sink) }
-        case .q4_K: for b in 0..<blocks { q4_K(src + b &* bb, b &* 256, &sink) }
-        case .q5_K: for b in 0..<blocks { q5_K(src + b &* bb, b &* 256, &sink) }
-        case .q6_K: for b in 0..<blocks { q6_K(src + b &* bb, b &* 256, &sink) }
+        case .q4_0: for b in 0..<blocks { q4_0(src + b &* bb, b &* 32, h, &sink) }
+        case .q4_1: for b in 0..<blocks { q4_1(src + b &* bb, b &* 32, h, &sink) }
+        case .q5_0: for b in 0..<blocks { q5_0(src + b &* bb, b &* 32, h, &sink) }
+        case .q5_1: for b in 0..<blocks { q5_1(src + b &* bb, b &* 32, h, &sink) }
+        case .q8_0: for b in 0..<blocks { q8_0(src + b &* bb, b &* 32, h, &sink) }
+        case .q2_K: for b in 0..<blocks { q2_K(src + b &* bb, b &* 256, h, &sink) }
+        case .q3_K: for b in 0..<blocks { q3_K(src + b &* bb, b &* 256, h, &sink) }
+        case .q4_K: for b in 0..<blocks { q4_K(src + b &* bb, b &* 256, h, &sink) }
+        case .q5_K: for b in 0..<blocks { q5_K(src + b &* bb, b &* 256, h, &sink) }
+        case .q6_K: for b in 0..<blocks { q6_K(src + b &* bb, b &* 256, h, &sink) }
         case .f32, .f16, .bf16: preconditionFailure("\(type) has no blocks to decode")
         }
     }
 
+    /// The f16 at `offset`, through the table.
     @inline(__always)
-    static func q4_0<S: LaneSink>(_ p: UnsafeRawPointer, _ o: Int, _ sink: inout S) {
-        let d = Dequant.f16(p, 0)
-        let q = p.loadUnaligned(fromByteOffset: 2, as: SIMD16<UInt8>.self)
-        let lo = signed(q & 0x0F) &- 8, hi = signed(q &>> 4) &- 8
-        sink.put(o, floats(lo) * d, floats(hi) * d)
+    static func f16(_ p: UnsafeRawPointer, _ offset: Int, _ table: UnsafePointer<Float>) -> Float {
+        table[Int(UInt16(littleEndian: p.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))]
     }
 
     @inline(__always)
-    static func q4_1<S: LaneSink>(_ p: UnsafeRawPointer, _ o: Int, _ sink: inout S) {
-        let d = Dequant.f16(p, 0), m = Dequant.f16(p, 2)
+    static func q4_0<S: LaneSink>(_ p: UnsafeRawPointer, _ o: Int, _ t: UnsafePointer<Float>, _ sink: inout S) {
+        let q = p.loadUnaligned(fromByteOffset: 2, as: SIMD16<UInt8>.self)
+        sink.scaled(o, floats(signed(q & 0x0F) &- 8), floats(signed(q &>> 4) &- 8), f16(p, 0, t))
+    }
+
+    @inline(__always)
+    static func q4_1<S: LaneSink>(_ p: UnsafeRawPointer, _ o: Int, _ t: UnsafePointer<Float>, _ sink: inout S) {
         let q = p.loadUnaligned(fromByteOffset: 4, as: SIMD16<UInt8>.self)
-        sink.put(o, floats(q & 0x0F) * d + m, floats(q &>> 4) * d + m)
+        sink.affine(o, floats(q & 0x0F), floats(q &>> 4), f16(p, 0, t), f16(p, 2, t))
     }
 
     /// The 5th bits of a Q5 block as 0/16 per lane, for weights 0…15 and 16…31.
     @inline(__always)
     static func q5High(_ p: UnsafeRawPointer, _ offset: Int) -> (SIMD16<UInt8>, SIMD16<UInt8>) {
-        let qh = p.loadUnaligned(fromByteOffset: offset, as: UInt32.self).littleEndian
+        let qh = UInt32(littleEndian: p.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
         @inline(__always) func spread(_ lo: UInt32, _ hi: UInt32) -> SIMD16<UInt8> {
             SIMD16(lowHalf: SIMD8(repeating: UInt8(truncatingIfNeeded: lo)), highHalf: SIMD8(repeating: UInt8(truncatingIfNeeded: hi)))
         }
-        // Lane j tests bit j % 8 of byte j / 8 of the chunk.
+        // Lane j tests bit j % 8 of byte j / 8 of the 16-bit chunk.
         let laneBit = SIMD16<UInt8>(1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128)
         return (bitTo16(spread(qh, qh >> 8), laneBit), bitTo16(spread(qh >> 16, qh >> 24), laneBit))
     }
 
     @inline(__always)
-    static func q5_0<S: LaneSink>(_ p: UnsafeRawPointer, _ o: Int, _ sink: inout S) {
-        let d = Dequant.f16(p, 0)
+    static func q5_0<S: LaneSink>(_ p: UnsafeRawPointer, _ o: Int, _ t: UnsafePointer<Float>, _ sink: inout S) {
         let (h0, h1) = q5High(p, 2)
         let q = p.loadUnaligned(fromByteOffset: 6, as: SIMD16<UInt8>.self)
-        let lo = signed((q & 0x0F) | h0) &- 16, hi = signed((q &>> 4) | h1) &- 16
-        sink.put(o, floats(lo) * d, floats(hi) * d)
+        sink.scaled(o, floats(signed((q & 0x0F) | h0) &- 16), floats(signed((q &>> 4) | h1) &- 16), f16(p, 0, t))
     }
 
     @inline(__always)
-    static func q5_1<S: LaneSink>(_ p: UnsafeRawPointer, _ o: Int, _ sink: inout S) {
-        let d = Dequant.f16(p, 0), m = Dequant.f16(p, 2)
+    static func q5_1<S: LaneSink>(_ p: UnsafeRawPointer, _ o: Int, _ t: UnsafePointer<Float>, _ sink: inout S) {
         let (h0, h1) = q5High(p, 4)
         let q = p.loadUnaligned(fromByteOffset: 8, as: SIMD16<UInt8>.self)
-        sink.put(o, floats((q & 0x0F) | h0) * d + m, floats((q &>> 4) | h1) * d + m)
+        sink.affine(o, floats((q & 0x0F) | h0), floats((q &>> 4) | h1), f16(p, 0, t), f16(p, 2, t))
     }
 
     @inline(__always)
-    static func q8_0<S: LaneSink>(_ p: UnsafeRawPointer, _ o: Int, _ sink: inout S) {
-        let d = Dequant.f16(p, 0)
+    static func q8_0<S: LaneSink>(_ p: UnsafeRawPointer, _ o: Int, _ t: UnsafePointer<Float>, _ sink: inout S) {
         let a = p.loadUnaligned(fromByteOffset: 2, as: SIMD16<Int8>.self)
         let b = p.loadUnaligned(fromByteOffset: 18, as: SIMD16<Int8>.self)
-        sink.put(o, floats(a) * d, floats(b) * d)
+        sink.scaled(o, floats(a), floats(b), f16(p, 0, t))
     }
 
+    /// Q2_K, Q3_K and Q6_K change scale every 16 weights, so they hand over finished weights.
     @inline(__always)
-    static func q2_K<S: LaneSink>(_ p: UnsafeRawPointer, _ o: Int, _ sink: inout S) {
-        let d = Dequant.f16(p, 80), dmin = Dequant.f16(p, 82)
+    static func q2_K<S: LaneSink>(_ p: UnsafeRawPointer, _ o: Int, _ t: UnsafePointer<Float>, _ sink: inout S) {
+        let d = f16(p, 80, t), dmin = f16(p, 82, t)
         for n in 0..<2 {
             let q0 = p.loadUnaligned(fromByteOffset: 16 + 32 * n, as: SIMD16<UInt8>.self)
             let q1 = p.loadUnaligned(fromByteOffset: 32 + 32 * n, as: SIMD16<UInt8>.self)
@@ -424,8 +451,8 @@ enum BlockDecode {
     }
 
     @inline(__always)
-    static func q3_K<S: LaneSink>(_ p: UnsafeRawPointer, _ o: Int, _ sink: inout S) {
-        let d = Dequant.f16(p, 108)
+    static func q3_K<S: LaneSink>(_ p: UnsafeRawPointer, _ o: Int, _ t: UnsafePointer<Float>, _ sink: inout S) {
+        let d = f16(p, 108, t)
         let hm0 = p.loadUnaligned(fromByteOffset: 0, as: SIMD16<UInt8>.self)
         let hm1 = p.loadUnaligned(fromByteOffset: 16, as: SIMD16<UInt8>.self)
         for n in 0..<2 {
@@ -434,51 +461,49 @@ enum BlockDecode {
             for s in 0..<4 {
                 let g = 8 * n + 2 * s
                 let dl0 = d * Float(Dequant.q3KScale(p, g)), dl1 = d * Float(Dequant.q3KScale(p, g + 1))
-                let shift = UInt8(2 * s), bit = UInt8(4 * n + s)
+                let shift = UInt8(2 * s), bit = SIMD16<UInt8>(repeating: 1 << UInt8(4 * n + s))
                 // q | 4·h − 4 = q − (h ? 0 : 4)
-                let v0 = signed(((q0 &>> shift) & 3) | (((hm0 &>> bit) & 1) &<< 2)) &- 4
-                let v1 = signed(((q1 &>> shift) & 3) | (((hm1 &>> bit) & 1) &<< 2)) &- 4
+                let h0 = unsafeBitCast((hm0 & bit) .== bit, to: SIMD16<UInt8>.self) & 4
+                let h1 = unsafeBitCast((hm1 & bit) .== bit, to: SIMD16<UInt8>.self) & 4
+                let v0 = signed(((q0 &>> shift) & 3) | h0) &- 4
+                let v1 = signed(((q1 &>> shift) & 3) | h1) &- 4
                 sink.put(o + 128 * n + 32 * s, dl0 * floats(v0), dl1 * floats(v1))
             }
         }
     }
 
     @inline(__always)
-    static func q4_K<S: LaneSink>(_ p: UnsafeRawPointer, _ o: Int, _ sink: inout S) {
-        let d = Dequant.f16(p, 0), dmin = Dequant.f16(p, 2)
+    static func q4_K<S: LaneSink>(_ p: UnsafeRawPointer, _ o: Int, _ t: UnsafePointer<Float>, _ sink: inout S) {
+        let d = f16(p, 0, t), dmin = f16(p, 2, t)
         for j in 0..<4 {
             let (s1, m1) = Dequant.scaleMinK4(2 * j, p + 4), (s2, m2) = Dequant.scaleMinK4(2 * j + 1, p + 4)
-            let d1 = d * Float(s1), mm1 = dmin * Float(m1), d2 = d * Float(s2), mm2 = dmin * Float(m2)
             let q0 = p.loadUnaligned(fromByteOffset: 16 + 32 * j, as: SIMD16<UInt8>.self)
             let q1 = p.loadUnaligned(fromByteOffset: 32 + 32 * j, as: SIMD16<UInt8>.self)
-            sink.put(o + 64 * j, d1 * floats(q0 & 0x0F) - mm1, d1 * floats(q1 & 0x0F) - mm1)
-            sink.put(o + 64 * j + 32, d2 * floats(q0 &>> 4) - mm2, d2 * floats(q1 &>> 4) - mm2)
+            sink.affine(o + 64 * j, floats(q0 & 0x0F), floats(q1 & 0x0F), d * Float(s1), -(dmin * Float(m1)))
+            sink.affine(o + 64 * j + 32, floats(q0 &>> 4), floats(q1 &>> 4), d * Float(s2), -(dmin * Float(m2)))
         }
     }
 
     @inline(__always)
-    static func q5_K<S: LaneSink>(_ p: UnsafeRawPointer, _ o: Int, _ sink: inout S) {
-        let d = Dequant.f16(p, 0), dmin = Dequant.f16(p, 2)
+    static func q5_K<S: LaneSink>(_ p: UnsafeRawPointer, _ o: Int, _ t: UnsafePointer<Float>, _ sink: inout S) {
+        let d = f16(p, 0, t), dmin = f16(p, 2, t)
         let h0 = p.loadUnaligned(fromByteOffset: 16, as: SIMD16<UInt8>.self)
         let h1 = p.loadUnaligned(fromByteOffset: 32, as: SIMD16<UInt8>.self)
         for j in 0..<4 {
             let (s1, m1) = Dequant.scaleMinK4(2 * j, p + 4), (s2, m2) = Dequant.scaleMinK4(2 * j + 1, p + 4)
-            let d1 = d * Float(s1), mm1 = dmin * Float(m1), d2 = d * Float(s2), mm2 = dmin * Float(m2)
             let q0 = p.loadUnaligned(fromByteOffset: 48 + 32 * j, as: SIMD16<UInt8>.self)
             let q1 = p.loadUnaligned(fromByteOffset: 64 + 32 * j, as: SIMD16<UInt8>.self)
             let u1 = SIMD16<UInt8>(repeating: 1 << UInt8(2 * j)), u2 = SIMD16<UInt8>(repeating: 2 << UInt8(2 * j))
-            sink.put(o + 64 * j,
-                     d1 * floats((q0 & 0x0F) | bitTo16(h0, u1)) - mm1,
-                     d1 * floats((q1 & 0x0F) | bitTo16(h1, u1)) - mm1)
-            sink.put(o + 64 * j + 32,
-                     d2 * floats((q0 &>> 4) | bitTo16(h0, u2)) - mm2,
-                     d2 * floats((q1 &>> 4) | bitTo16(h1, u2)) - mm2)
+            sink.affine(o + 64 * j, floats((q0 & 0x0F) | bitTo16(h0, u1)), floats((q1 & 0x0F) | bitTo16(h1, u1)),
+                        d * Float(s1), -(dmin * Float(m1)))
+            sink.affine(o + 64 * j + 32, floats((q0 &>> 4) | bitTo16(h0, u2)), floats((q1 &>> 4) | bitTo16(h1, u2)),
+                        d * Float(s2), -(dmin * Float(m2)))
         }
     }
 
     @inline(__always)
-    static func q6_K<S: LaneSink>(_ p: UnsafeRawPointer, _ o: Int, _ sink: inout S) {
-        let d = Dequant.f16(p, 208)
+    static func q6_K<S: LaneSink>(_ p: UnsafeRawPointer, _ o: Int, _ t: UnsafePointer<Float>, _ sink: inout S) {
+        let d = f16(p, 208, t)
         for n in 0..<2 {
             let qlA0 = p.loadUnaligned(fromByteOffset: 64 * n, as: SIMD16<UInt8>.self)
             let qlA1 = p.loadUnaligned(fromByteOffset: 64 * n + 16, as: SIMD16<UInt8>.self)

@@ -2,27 +2,16 @@
 // row decoded in registers (`BlockDecode`) and never written to memory. `dotReference` is the scalar
 // twin (reference dequantisation, then a plain left-to-right f32 sum).
 //
-// The fused dot decodes every weight with exactly the reference's float operations, so it differs
-// from `dotReference` only in summation order (four SIMD16 accumulators, then a tree sum).
+// Where a block has one scale per 32 weights, the fused dot multiplies by it once per 32 weights,
+// Σ (a·d + m)·x = d·Σ a·x + m·Σ x, with the per-32 sums of x computed once per call (once per GEMV).
+// The result therefore differs from `dotReference` by float rounding only (summation order and this
+// regrouping); the tests bound the difference by 1e-5 · Σ|w·x|.
 
 public enum QuantDot {
     /// Σ_i w[i]·x[i] over one row of `count` weights stored as `type` at `row` — fused dequant+dot, SIMD.
     public static func dot(_ type: GGMLType, _ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, count: Int) -> Float {
         precondition(count >= 0 && count % type.blockSize == 0, "\(type): \(count) is not a whole number of blocks")
-        switch type {
-        case .f32: return dotF32(row, x, count)
-        case .f16, .bf16: return dotHalf(type, row, x, count)
-        case .q4_0: return dotBlocks(type, row, x, count) { BlockDecode.q4_0($0, $1, &$2) }
-        case .q4_1: return dotBlocks(type, row, x, count) { BlockDecode.q4_1($0, $1, &$2) }
-        case .q5_0: return dotBlocks(type, row, x, count) { BlockDecode.q5_0($0, $1, &$2) }
-        case .q5_1: return dotBlocks(type, row, x, count) { BlockDecode.q5_1($0, $1, &$2) }
-        case .q8_0: return dotBlocks(type, row, x, count) { BlockDecode.q8_0($0, $1, &$2) }
-        case .q2_K: return dotBlocks(type, row, x, count) { BlockDecode.q2_K($0, $1, &$2) }
-        case .q3_K: return dotBlocks(type, row, x, count) { BlockDecode.q3_K($0, $1, &$2) }
-        case .q4_K: return dotBlocks(type, row, x, count) { BlockDecode.q4_K($0, $1, &$2) }
-        case .q5_K: return dotBlocks(type, row, x, count) { BlockDecode.q5_K($0, $1, &$2) }
-        case .q6_K: return dotBlocks(type, row, x, count) { BlockDecode.q6_K($0, $1, &$2) }
-        }
+        return withBlockSums(type, x, count) { rowDot(type, row, x, $0, count) }
     }
 
     /// Scalar twin: dequantise with `Dequant.reference` (a block at a time), then a plain f32 loop.
@@ -51,43 +40,112 @@ public enum QuantDot {
         guard let rowBytes = type.byteCount(elements: cols) else {
             preconditionFailure("\(type): \(cols) columns is not a whole number of blocks")
         }
-        // Chunks of ≥ 16 rows keep each thread's writes to y on separate cache lines.
-        pool.forEachChunk(rows, granularity: 16) { range in
-            for r in range { y[r] = dot(type, w + r * rowBytes, x, count: cols) }
+        withBlockSums(type, x, cols) { xs in
+            // Chunks of ≥ 16 rows keep each thread's writes to y on separate cache lines.
+            pool.forEachChunk(rows, granularity: 16) { range in
+                for r in range { y[r] = rowDot(type, w + r &* rowBytes, x, xs, cols) }
+            }
         }
     }
 
     // MARK: kernels
 
-    /// Multiplies decoded weights into two running sums.
+    /// Types whose blocks add an offset (weight = a·d + m) and so need Σx per 32 weights.
+    static func needsBlockSums(_ type: GGMLType) -> Bool {
+        switch type {
+        case .q4_1, .q5_1, .q4_K, .q5_K: return true
+        default: return false
+        }
+    }
+
+    /// Runs `body` with xs[b] = Σ x[32b..<32b+32] when `type` needs it (else with a dummy pointer).
+    @inline(__always)
+    static func withBlockSums<R>(_ type: GGMLType, _ x: UnsafePointer<Float>, _ count: Int, _ body: (UnsafePointer<Float>) -> R) -> R {
+        guard needsBlockSums(type) else { return body(x) }
+        return withUnsafeTemporaryAllocation(of: Float.self, capacity: max(1, count / 32)) { buf in
+            let xr = UnsafeRawPointer(x)
+            for b in 0..<count / 32 {
+                buf[b] = horizontalSum(xr.loadUnaligned(fromByteOffset: 128 &* b, as: SIMD16<Float>.self)
+                                       + xr.loadUnaligned(fromByteOffset: 128 &* b &+ 64, as: SIMD16<Float>.self))
+            }
+            return body(UnsafePointer(buf.baseAddress!))
+        }
+    }
+
+    /// One row; `xs` are the block sums from `withBlockSums`.
+    @inline(__always)
+    static func rowDot(_ type: GGMLType, _ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ xs: UnsafePointer<Float>, _ count: Int) -> Float {
+        switch type {
+        case .f32: return dotF32(row, x, count)
+        case .f16, .bf16: return dotHalf(type, row, x, count)
+        case .q4_0: return dotBlocks(type, row, x, xs, count) { BlockDecode.q4_0($0, $1, $2, &$3) }
+        case .q4_1: return dotBlocks(type, row, x, xs, count) { BlockDecode.q4_1($0, $1, $2, &$3) }
+        case .q5_0: return dotBlocks(type, row, x, xs, count) { BlockDecode.q5_0($0, $1, $2, &$3) }
+        case .q5_1: return dotBlocks(type, row, x, xs, count) { BlockDecode.q5_1($0, $1, $2, &$3) }
+        case .q8_0: return dotBlocks(type, row, x, xs, count) { BlockDecode.q8_0($0, $1, $2, &$3) }
+        case .q2_K: return dotBlocks(type, row, x, xs, count) { BlockDecode.q2_K($0, $1, $2, &$3) }
+        case .q3_K: return dotBlocks(type, row, x, xs, count) { BlockDecode.q3_K($0, $1, $2, &$3) }
+        case .q4_K: return dotBlocks(type, row, x, xs, count) { BlockDecode.q4_K($0, $1, $2, &$3) }
+        case .q5_K: return dotBlocks(type, row, x, xs, count) { BlockDecode.q5_K($0, $1, $2, &$3) }
+        case .q6_K: return dotBlocks(type, row, x, xs, count) { BlockDecode.q6_K($0, $1, $2, &$3) }
+        }
+    }
+
+    /// Multiplies decoded weights into running sums.
     struct DotSink: LaneSink {
         let x: UnsafeRawPointer
-        var acc0 = SIMD16<Float>(), acc1 = SIMD16<Float>()
+        let xs: UnsafePointer<Float>
+        var acc0 = SIMD16<Float>(), acc1 = SIMD16<Float>()  // Σ w·x for finished weights
+        var scaledAcc = SIMD8<Float>()                     // Σ d·(a·x), folded to 8 lanes
+        var offsets: Float = 0                             // Σ m·Σx
+
+        init(x: UnsafePointer<Float>, xs: UnsafePointer<Float>) {
+            self.x = UnsafeRawPointer(x)
+            self.xs = xs
+        }
 
         @inline(__always)
         mutating func put(_ offset: Int, _ a: SIMD16<Float>, _ b: SIMD16<Float>) {
             acc0 += a * x.loadUnaligned(fromByteOffset: offset &* 4, as: SIMD16<Float>.self)
             acc1 += b * x.loadUnaligned(fromByteOffset: offset &* 4 &+ 64, as: SIMD16<Float>.self)
         }
+
+        @inline(__always)
+        mutating func scaled(_ offset: Int, _ a: SIMD16<Float>, _ b: SIMD16<Float>, _ d: Float) {
+            let t = a * x.loadUnaligned(fromByteOffset: offset &* 4, as: SIMD16<Float>.self)
+                + b * x.loadUnaligned(fromByteOffset: offset &* 4 &+ 64, as: SIMD16<Float>.self)
+            scaledAcc += (t.lowHalf + t.highHalf) * d
+        }
+
+        @inline(__always)
+        mutating func affine(_ offset: Int, _ a: SIMD16<Float>, _ b: SIMD16<Float>, _ d: Float, _ m: Float) {
+            scaled(offset, a, b, d)
+            offsets += m * xs[offset &>> 5]
+        }
+
+        var total: Float {
+            horizontalSum(acc0 + acc1) + horizontalSum(SIMD16(lowHalf: scaledAcc, highHalf: .zero)) + offsets
+        }
     }
 
     /// Decodes `count / type.blockSize` blocks with `decode`; consecutive blocks alternate between two
-    /// sinks (four accumulators in all).
+    /// sinks so that their additions form two independent chains.
     @inline(__always)
     static func dotBlocks(
-        _ type: GGMLType, _ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ count: Int,
-        _ decode: (UnsafeRawPointer, Int, inout DotSink) -> Void
+        _ type: GGMLType, _ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ xs: UnsafePointer<Float>, _ count: Int,
+        _ decode: (UnsafeRawPointer, Int, UnsafePointer<Float>, inout DotSink) -> Void
     ) -> Float {
         let weights = type.blockSize, bytes = type.blockBytes, blocks = count / weights
-        var even = DotSink(x: UnsafeRawPointer(x)), odd = DotSink(x: UnsafeRawPointer(x))
+        let table = halfTable
+        var even = DotSink(x: x, xs: xs), odd = DotSink(x: x, xs: xs)
         var b = 0
         while b &+ 2 <= blocks {
-            decode(row + b &* bytes, b &* weights, &even)
-            decode(row + (b &+ 1) &* bytes, (b &+ 1) &* weights, &odd)
+            decode(row + b &* bytes, b &* weights, table, &even)
+            decode(row + (b &+ 1) &* bytes, (b &+ 1) &* weights, table, &odd)
             b &+= 2
         }
-        if b < blocks { decode(row + b &* bytes, b &* weights, &even) }
-        return horizontalSum((even.acc0 + even.acc1) + (odd.acc0 + odd.acc1))
+        if b < blocks { decode(row + b &* bytes, b &* weights, table, &even) }
+        return even.total + odd.total
     }
 
     @inline(__always)

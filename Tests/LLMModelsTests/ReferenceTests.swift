@@ -1,7 +1,6 @@
 // The Llama forward pass against PyTorch + transformers (../shared/reference/smollm2): last-position
-// logits within 1e-3 relative L2 error with the same top-1, and perplexity within 0.5%.
+// logits within 1e-3 relative L2 error with the same top-1; cached and batched passes agree.
 import Foundation
-import LLMEval
 import LLMModels
 import LLMTensor
 import TestSupport
@@ -78,26 +77,5 @@ final class ReferenceTests: XCTestCase {
             let alone = try model.forward([s], logits: .last)
             XCTAssertLessThan(relativeL2(Array(batched.row(i)), Array(alone.row(0))), 1e-5)
         }
-    }
-
-    func testPerplexityMatchesReferenceOnFirst16Windows() throws {
-        let model = try loadModel()
-        let ref = try XCTUnwrap(TestPaths.json(TestPaths.sharedFile("reference/smollm2/perplexity.json")) as? [String: Any])
-        let full = try XCTUnwrap((ref["configs"] as? [String: [String: Any]])?["full"])
-        let expected = try XCTUnwrap(full["perplexity_first_16_windows"] as? Double)
-        let tokens = try evaluationTokens(model)
-        XCTAssertEqual(tokens.count, 52710)
-        let result = try PerplexityEvaluator(model: model, context: 256).evaluate(tokens: tokens, maxWindows: 16)
-        XCTAssertEqual(result.windows, 16)
-        XCTAssertEqual(result.tokens, 16 * 255)
-        XCTAssertEqual(result.perplexity, expected, accuracy: expected * 0.005)
-        print("perplexity first 16 windows: \(result.perplexity) (reference \(expected))")
-    }
-
-    /// texts[200:300] of c4_demo.json joined with blank lines, tokenized once without special tokens.
-    func evaluationTokens(_ model: LlamaModel) throws -> [Int] {
-        let docs = try XCTUnwrap(TestPaths.json(TestPaths.sharedFile("data/c4_demo.json")) as? [[String: Any]])
-        let text = docs[200..<300].map { $0["text"] as! String }.joined(separator: "\n\n")
-        return model.tokenizer.encode(text, addSpecialTokens: false)
     }
 }
