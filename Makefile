@@ -5,6 +5,16 @@ MODEL ?= $(LLM_DROP_HOME)/models/SmolLM2-135M-Instruct.Q4_1.gguf
 SWIFT_BUILD := swift build -c release
 BIN := .build/release/llm-drop
 
+# OpenBLAS falls back to slow generic kernels on CPUs it does not recognise (virtual machines often
+# hide the model); name the kernels the CPU's features support, unless the user chose. The
+# llm-drop binary does the same by itself; this covers the test process.
+ifeq ($(origin OPENBLAS_CORETYPE), undefined)
+OPENBLAS_CORE := $(shell grep -q -m1 avx512bw /proc/cpuinfo 2>/dev/null && echo SkylakeX || { grep -q -m1 avx2 /proc/cpuinfo 2>/dev/null && echo Haswell; })
+ifneq ($(OPENBLAS_CORE),)
+export OPENBLAS_CORETYPE := $(OPENBLAS_CORE)
+endif
+endif
+
 .PHONY: deps build model models demo test bench clean
 
 # System prerequisites (Debian/Ubuntu): OpenBLAS through pkg-config.
@@ -29,6 +39,10 @@ demo: build model
 	$(BIN) generate "$(MODEL)" --prompt "The capital of France is" --max-tokens 24
 	$(BIN) perplexity "$(MODEL)" --data ../shared/data/c4_demo.json --max-windows 8 2>/dev/null \
 		|| $(BIN) perplexity "$(MODEL)" --data README.md --context 128
+
+bench: build model
+	$(BIN) bench "$(MODEL)" --threads 2
+	$(BIN) bench "$(MODEL)" --threads 2 --json
 
 test: deps models
 	swift test -c release

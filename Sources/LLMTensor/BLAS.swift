@@ -3,6 +3,7 @@
 import Accelerate
 #else
 import CBLAS
+import Foundation
 #endif
 
 public enum BLAS {
@@ -10,6 +11,35 @@ public enum BLAS {
     public static func setThreads(_ n: Int) {
         #if !canImport(Accelerate)
         openblas_set_num_threads(Int32(n))
+        #endif
+    }
+
+    /// The kernel family BLAS chose for this CPU (OpenBLAS core name), for reports.
+    public static var coreName: String {
+        #if canImport(Accelerate)
+        return "Accelerate"
+        #else
+        return openblas_get_corename().map { String(cString: $0) } ?? "unknown"
+        #endif
+    }
+
+    /// OpenBLAS picks its kernels when the library loads; a CPU it does not recognise (common in
+    /// virtual machines that hide the model number) gets the generic SSE3 "Prescott" kernels, 3–5×
+    /// slower. This names the kernels the CPU's features support, when OpenBLAS fell back and the
+    /// user did not choose (`OPENBLAS_CORETYPE`): the process must then restart with that variable.
+    public static var betterCoreType: String? {
+        #if os(Linux) && arch(x86_64)
+        guard ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil,
+              ["Prescott", "Core2", "Penryn", "Dunnington", "Nehalem", "Katmai", "Northwood", "Banias"].contains(coreName),
+              let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let flagsLine = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
+        else { return nil }
+        let flags = Set(flagsLine.split(separator: " "))
+        if flags.contains("avx512f") && flags.contains("avx512bw") && flags.contains("avx512vl") { return "SkylakeX" }
+        if flags.contains("avx2") && flags.contains("fma") { return "Haswell" }
+        return nil
+        #else
+        return nil
         #endif
     }
 

@@ -95,8 +95,7 @@ public enum QuantDot {
     struct DotSink: LaneSink {
         let x: UnsafeRawPointer
         let xs: UnsafePointer<Float>
-        var acc0 = SIMD16<Float>(), acc1 = SIMD16<Float>()  // Σ w·x for finished weights
-        var scaledAcc = SIMD8<Float>()                     // Σ d·(a·x), folded to 8 lanes
+        var acc0 = SIMD16<Float>(), acc1 = SIMD16<Float>()  // Σ (a·d)·x
         var offsets: Float = 0                             // Σ m·Σx
 
         init(x: UnsafePointer<Float>, xs: UnsafePointer<Float>) {
@@ -112,9 +111,7 @@ public enum QuantDot {
 
         @inline(__always)
         mutating func scaled(_ offset: Int, _ a: SIMD16<Float>, _ b: SIMD16<Float>, _ d: Float) {
-            let t = a * x.loadUnaligned(fromByteOffset: offset &* 4, as: SIMD16<Float>.self)
-                + b * x.loadUnaligned(fromByteOffset: offset &* 4 &+ 64, as: SIMD16<Float>.self)
-            scaledAcc += (t.lowHalf + t.highHalf) * d
+            put(offset, a * d, b * d)
         }
 
         @inline(__always)
@@ -124,7 +121,7 @@ public enum QuantDot {
         }
 
         var total: Float {
-            horizontalSum(acc0 + acc1) + horizontalSum(SIMD16(lowHalf: scaledAcc, highHalf: .zero)) + offsets
+            horizontalSum(acc0 + acc1) + offsets
         }
     }
 

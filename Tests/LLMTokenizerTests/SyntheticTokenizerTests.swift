@@ -60,6 +60,37 @@ final class SyntheticTokenizerTests: XCTestCase {
         XCTAssertNil(BPEPreTokenizer(ggufName: "mystery"))
     }
 
+    /// Splits of tricky strings (Unicode spaces, combining marks, \r\n, number categories, ASCII
+    /// symbols) as HF tokenizers 0.23.3's `Split(Regex(pattern), "isolated")` gives them for each
+    /// pattern in PreTokenizer.swift; compared as UTF-8 so canonically equivalent pieces still differ.
+    func testPreTokenizerSplitsMatchHFRegexes() {
+        assertSplit(.gpt2, "a\u{A0} b\u{3000}\u{3000}c", ["a", "\u{A0}", " b", "\u{3000}", "\u{3000}", "c"])
+        assertSplit(.gpt2, "x\u{301}y 'RE'll", ["x", "\u{301}", "y", " '", "RE", "'ll"])
+        assertSplit(.gpt2, " \u{D}\u{A}\u{9} z!!\u{A}\u{A}", [" \u{D}\u{A}\u{9}", " z", "!!", "\u{A}\u{A}"])
+        assertSplit(.gpt2, "v2.0\u{2026}\u{BD}\u{216B}\u{FF21}", ["v", "2", ".", "0", "\u{2026}", "\u{BD}\u{216B}", "\u{FF21}"])
+        assertSplit(.gpt2, "  $5+<=>^~|`x", [" ", " $", "5", "+<=>^~|`", "x"])
+        assertSplit(.llama3, "a\u{A0} b\u{3000}\u{3000}c", ["a", "\u{A0}", " b", "\u{3000}", "\u{3000}c"])
+        assertSplit(.llama3, "x\u{301}y 'RE'll", ["x", "\u{301}y", " '", "RE", "'ll"])
+        assertSplit(.llama3, " \u{D}\u{A}\u{9} z!!\u{A}\u{A}", [" \u{D}\u{A}", "\u{9}", " z", "!!\u{A}\u{A}"])
+        assertSplit(.llama3, "v2.0\u{2026}\u{BD}\u{216B}\u{FF21}", ["v", "2", ".", "0", "\u{2026}", "\u{BD}\u{216B}", "\u{FF21}"])
+        assertSplit(.llama3, "  $5+<=>^~|`x", [" ", " $", "5", "+<=>^~|`", "x"])
+        assertSplit(.qwen2, "a\u{A0} b\u{3000}\u{3000}c", ["a", "\u{A0}", " b", "\u{3000}", "\u{3000}c"])
+        assertSplit(.qwen2, "x\u{301}y 'RE'll", ["x", "\u{301}y", " '", "RE", "'ll"])
+        assertSplit(.qwen2, " \u{D}\u{A}\u{9} z!!\u{A}\u{A}", [" \u{D}\u{A}", "\u{9}", " z", "!!\u{A}\u{A}"])
+        assertSplit(.qwen2, "v2.0\u{2026}\u{BD}\u{216B}\u{FF21}", ["v", "2", ".", "0", "\u{2026}", "\u{BD}", "\u{216B}", "\u{FF21}"])
+        assertSplit(.qwen2, "  $5+<=>^~|`x", [" ", " $", "5", "+<=>^~|`", "x"])
+        assertSplit(.default, "a\u{A0} b\u{3000}\u{3000}c", ["a", "\u{A0}", " b", "\u{3000}", "\u{3000}", "c"])
+        assertSplit(.default, "x\u{301}y 'RE'll", ["x", "\u{301}", "y", " ", "'", "RE", "'", "ll"])
+        assertSplit(.default, " \u{D}\u{A}\u{9} z!!\u{A}\u{A}", [" \u{D}\u{A}\u{9}", " z", "!!", "\u{A}\u{A}"])
+        assertSplit(.default, "v2.0\u{2026}\u{BD}\u{216B}\u{FF21}", ["v", "2", ".", "0", "\u{2026}", "\u{BD}\u{216B}", "\u{FF21}"])
+        assertSplit(.default, "  $5+<=>^~|`x", ["  ", "$", "5", "+<=>^~|", "`", "x"])
+    }
+
+    private func assertSplit(_ p: BPEPreTokenizer, _ text: String, _ expected: [String], line: UInt = #line) {
+        let got = p.split(text)
+        XCTAssertEqual(got.map { Array($0.utf8) }, expected.map { Array($0.utf8) }, "\(p) split of \(text.debugDescription): \(got)", line: line)
+    }
+
     // MARK: SentencePiece
 
     private func tinySPM(byteTokens: Bool = true, addSpacePrefix: Bool = true) throws -> SentencePieceTokenizer {
