@@ -157,6 +157,32 @@ public final class LlamaModel: @unchecked Sendable {
         }
     }
 
+    /// The same model with more sublayers removed, sharing all weights (no reload): how iterative
+    /// dropping re-scores a model after each removal.
+    public func removing(_ removals: LayerPlan) throws -> LlamaModel {
+        guard removals.layerCount == config.layerCount else {
+            throw ModelError.invalidPlan("it describes \(removals.layerCount) layers but the model has \(config.layerCount)")
+        }
+        return LlamaModel(base: self, plan: plan.intersected(with: removals))
+    }
+
+    private init(base: LlamaModel, plan: LayerPlan) {
+        file = base.file
+        config = base.config
+        self.plan = plan
+        tokenizer = base.tokenizer
+        pool = base.pool
+        cachesFloat32 = base.cachesFloat32
+        layers = base.layers.enumerated().map { l, layer in
+            LayerWeights(attention: plan.attention[l] ? layer.attention : nil, mlp: plan.mlp[l] ? layer.mlp : nil)
+        }
+        embedding = base.embedding
+        output = base.output
+        outputNorm = base.outputNorm
+        inverseFrequencies = base.inverseFrequencies
+        scratchFloats = base.scratchFloats
+    }
+
     public var vocabularySize: Int { config.vocabularySize }
     public var hiddenSize: Int { config.hiddenSize }
     public var layerCount: Int { config.layerCount }

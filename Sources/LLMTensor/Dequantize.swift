@@ -269,8 +269,8 @@ nonisolated(unsafe) let halfTable: UnsafePointer<Float> = {
 }()
 
 /// Sixteen halves at once, same rules as the scalar `halfToFloat`. Lanes are selected with
-/// compare masks reinterpreted as integers: `SIMDMask`'s `replacing(with:where:)` lowers to a
-/// scalar loop here.
+/// vector-to-vector compare masks reinterpreted as integers: `SIMDMask`'s `replacing(with:where:)`
+/// and compares against a scalar lower to scalar loops here.
 @inline(__always)
 func halfToFloat(_ h: SIMD16<UInt16>) -> SIMD16<Float> {
     var w = SIMD16<Int32>()
@@ -280,8 +280,8 @@ func halfToFloat(_ h: SIMD16<UInt16>) -> SIMD16<Float> {
     let normal = em &+ (112 << 23)
     let sub = unsafeBitCast(unsafeBitCast(em | (113 << 23), to: SIMD16<Float>.self) - Float(bitPattern: 113 << 23),
                             to: SIMD16<Int32>.self)
-    let isSub = unsafeBitCast(em .< 0x0080_0000, to: SIMD16<Int32>.self)
-    let isInfNaN = unsafeBitCast(em .>= 0x0F80_0000, to: SIMD16<Int32>.self)
+    let isSub = unsafeBitCast(em .< SIMD16(repeating: 0x0080_0000), to: SIMD16<Int32>.self)
+    let isInfNaN = unsafeBitCast(em .>= SIMD16(repeating: 0x0F80_0000), to: SIMD16<Int32>.self)
     var bits = (normal & ~isSub) | (sub & isSub)
     bits = (bits & ~isInfNaN) | ((em | 0x7F80_0000) & isInfNaN)
     return unsafeBitCast(bits | sign, to: SIMD16<Float>.self)

@@ -17,7 +17,10 @@ final class PerplexityReferenceTests: XCTestCase {
         let full = try XCTUnwrap((ref["configs"] as? [String: [String: Any]])?["full"])
         let expected = try XCTUnwrap(full["perplexity_first_16_windows"] as? Double)
         let tokens = try evaluationTokens(model)
-        XCTAssertEqual(tokens.count, 52710)
+        // The reference counts 52710: transformers' GGUF tokenizer conversion omits SmolLM2's individual-
+        // digit pre-split, so "\n\n" before a digit becomes two tokens there, four times in this text.
+        // 52706 is what llama.cpp's smollm rules and SmolLM2's own tokenizer.json give.
+        XCTAssertEqual(tokens.count, 52706)
         let result = try PerplexityEvaluator(model: model, context: 256).evaluate(tokens: tokens, maxWindows: 16)
         XCTAssertEqual(result.windows, 16)
         XCTAssertEqual(result.tokens, 16 * 255)
