@@ -38,7 +38,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["LLMFormats"], path: "Tests/TestSupport"),
         .testTarget(name: "LLMTensorTests", dependencies: ["LLMTensor", "TestSupport"]),
         .testTarget(name: "LLMFormatsTests", dependencies: ["LLMFormats", "TestSupport"]),
         .testTarget(name: "LLMTokenizerTests", dependencies: ["LLMTokenizer", "TestSupport"]),

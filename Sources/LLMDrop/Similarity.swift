@@ -19,6 +19,14 @@ public struct SimilarityScores: Sendable, Equatable, Codable {
     public var tokens: Int
 
     public var layerCount: Int { attention.count }
+
+    /// These scores with attention/MLP in the chosen convention: residual (the default) or, when
+    /// `residual` is false, the no-residual cos(Norm(X), F(Norm(X))) that selection then ranks by.
+    public func convention(residual: Bool) -> SimilarityScores {
+        guard !residual else { return self }
+        return SimilarityScores(attention: attentionNoResidual, mlp: mlpNoResidual, block: block,
+                                attentionNoResidual: attentionNoResidual, mlpNoResidual: mlpNoResidual, tokens: tokens)
+    }
 }
 
 /// A forward observer that accumulates every similarity at once (the hook points do all the work).

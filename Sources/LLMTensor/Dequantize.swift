@@ -268,9 +268,9 @@ nonisolated(unsafe) let halfTable: UnsafePointer<Float> = {
     return UnsafePointer(table)
 }()
 
-/// Sixteen halves at once, same rules as the scalar `halfToFloat`. Lanes are selected with
-/// vector-to-vector compare masks reinterpreted as integers: `SIMDMask`'s `replacing(with:where:)`
-/// and compares against a scalar lower to scalar loops here.
+/// Sixteen halves at once, same rules as the scalar `halfToFloat`. Lanes are selected with sign-bit
+/// masks computed arithmetically: Swift's SIMD comparisons and `replacing(with:where:)` are written
+/// as per-lane loops and can stay scalar.
 @inline(__always)
 func halfToFloat(_ h: SIMD16<UInt16>) -> SIMD16<Float> {
     var w = SIMD16<Int32>()
@@ -280,8 +280,8 @@ func halfToFloat(_ h: SIMD16<UInt16>) -> SIMD16<Float> {
     let normal = em &+ (112 << 23)
     let sub = unsafeBitCast(unsafeBitCast(em | (113 << 23), to: SIMD16<Float>.self) - Float(bitPattern: 113 << 23),
                             to: SIMD16<Int32>.self)
-    let isSub = unsafeBitCast(em .< SIMD16(repeating: 0x0080_0000), to: SIMD16<Int32>.self)
-    let isInfNaN = unsafeBitCast(em .>= SIMD16(repeating: 0x0F80_0000), to: SIMD16<Int32>.self)
+    let isSub = (em &- 0x0080_0000) &>> 31       // all ones where em < 0x0080_0000
+    let isInfNaN = ~((em &- 0x0F80_0000) &>> 31) // all ones where em ≥ 0x0F80_0000
     var bits = (normal & ~isSub) | (sub & isSub)
     bits = (bits & ~isInfNaN) | ((em | 0x7F80_0000) & isInfNaN)
     return unsafeBitCast(bits | sign, to: SIMD16<Float>.self)
@@ -299,12 +299,14 @@ func bf16ToFloat(_ h: SIMD16<UInt16>) -> SIMD16<Float> {
 /// Receives decoded weights 32 at a time, weights offset…offset+15 in the first vector and
 /// offset+16…offset+31 in the second, in one of three forms:
 ///  * `put`: the weights themselves;
-///  * `scaled`: integer-valued `a`, `b` and one scale: weight = a·d;
-///  * `affine`: integer-valued `a`, `b`, a scale and an offset: weight = a·d + m.
-/// The last two let the dot product multiply by d once per 32 weights and fold m into Σx.
+///  * `scaled`: non-negative integer-valued `a`, `b`, an integer bias and a scale: weight = (a − bias)·d;
+///  * `affine`: non-negative integer-valued `a`, `b`, a scale and an offset: weight = a·d + m.
+/// The last two let the dot product fold the bias or offset into Σx (see `QuantDot`). Quants stay
+/// unsigned throughout: on the baseline SSE2 target LLVM sign-extends bytes by interleaving with a
+/// stale register, a false dependency that serialises the whole loop.
 protocol LaneSink {
     mutating func put(_ offset: Int, _ a: SIMD16<Float>, _ b: SIMD16<Float>)
-    mutating func scaled(_ offset: Int, _ a: SIMD16<Float>, _ b: SIMD16<Float>, _ d: Float)
+    mutating func scaled(_ offset: Int, _ a: SIMD16<Float>, _ b: SIMD16<Float>, bias: Float, _ d: Float)
     mutating func affine(_ offset: Int, _ a: SIMD16<Float>, _ b: SIMD16<Float>, _ d: Float, _ m: Float)
 }
 
@@ -320,8 +322,8 @@ struct StoreSink: LaneSink {
     }
 
     @inline(__always)
-    mutating func scaled(_ offset: Int, _ a: SIMD16<Float>, _ b: SIMD16<Float>, _ d: Float) {
-        put(offset, a * d, b * d)
+    mutating func scaled(_ offset: Int, _ a: SIMD16<Float>, _ b: SIMD16<Float>, bias: Float, _ d: Float) {
+        put(offset, (a - bias) * d, (b - bias) * d)  // a − bias is exact: both are small integers
     }
 
     @inline(__always)
@@ -339,20 +341,37 @@ func floats(_ v: SIMD16<UInt8>) -> SIMD16<Float> {
     return r
 }
 
-@inline(__always)
-func floats(_ v: SIMD16<Int8>) -> SIMD16<Float> {
-    var r = SIMD16<Float>()
-    for i in 0..<16 { r[i] = Float(v[i]) }
-    return r
-}
 
-@inline(__always)
-func signed(_ v: SIMD16<UInt8>) -> SIMD16<Int8> { unsafeBitCast(v, to: SIMD16<Int8>.self) }
-
-/// 16 where `v & bit` is non-zero, else 0; `bit` holds one set bit per lane.
+/// 16 where `v & bit` is non-zero, else 0; `bit` holds one set bit per lane. Plain arithmetic
+/// (x + 127 has its top bit set iff 1 ≤ x ≤ 128), for the same reason as in `halfToFloat`.
 @inline(__always)
 func bitTo16(_ v: SIMD16<UInt8>, _ bit: SIMD16<UInt8>) -> SIMD16<UInt8> {
-    unsafeBitCast((v & bit) .== bit, to: SIMD16<UInt8>.self) & 16
+    (((v & bit) &+ 127) &>> 7) &<< 4
+}
+
+/// A block-quantised format: its GGML type and its SIMD decoder (one block at byte `p`, whose first
+/// weight has index `o`, with f16 scales read through `table`).
+protocol BlockFormat {
+    static var type: GGMLType { get }
+}
+
+extension BlockFormat {
+    @inline(__always)
+    static func decode<S: LaneSink>(_ p: UnsafeRawPointer, _ o: Int, _ table: UnsafePointer<Float>, _ sink: inout S) {
+        switch type {
+        case .q4_0: BlockDecode.q4_0(p, o, table, &sink)
+        case .q4_1: BlockDecode.q4_1(p, o, table, &sink)
+        case .q5_0: BlockDecode.q5_0(p, o, table, &sink)
+        case .q5_1: BlockDecode.q5_1(p, o, table, &sink)
+        case .q8_0: BlockDecode.q8_0(p, o, table, &sink)
+        case .q2_K: BlockDecode.q2_K(p, o, table, &sink)
+        case .q3_K: BlockDecode.q3_K(p, o, table, &sink)
+        case .q4_K: BlockDecode.q4_K(p, o, table, &sink)
+        case .q5_K: BlockDecode.q5_K(p, o, table, &sink)
+        case .q6_K: BlockDecode.q6_K(p, o, table, &sink)
+        case .f32, .f16, .bf16: preconditionFailure("\(type) has no blocks to decode")
+        }
+    }
 }
 
 /// The SIMD decoders of the block types. Each hands its sink, lane for lane, the operands of exactly
@@ -362,22 +381,38 @@ enum BlockDecode {
     /// Decodes `blocks` blocks of a block-quantised type (not F32/F16/BF16) into `sink`.
     @inline(__always)
     static func decode<S: LaneSink>(_ type: GGMLType, _ src: UnsafeRawPointer, blocks: Int, into sink: inout S) {
-        let bb = type.blockBytes
-        let h = halfTable
         switch type {
-        case .q4_0: for b in 0..<blocks { q4_0(src + b &* bb, b &* 32, h, &sink) }
-        case .q4_1: for b in 0..<blocks { q4_1(src + b &* bb, b &* 32, h, &sink) }
-        case .q5_0: for b in 0..<blocks { q5_0(src + b &* bb, b &* 32, h, &sink) }
-        case .q5_1: for b in 0..<blocks { q5_1(src + b &* bb, b &* 32, h, &sink) }
-        case .q8_0: for b in 0..<blocks { q8_0(src + b &* bb, b &* 32, h, &sink) }
-        case .q2_K: for b in 0..<blocks { q2_K(src + b &* bb, b &* 256, h, &sink) }
-        case .q3_K: for b in 0..<blocks { q3_K(src + b &* bb, b &* 256, h, &sink) }
-        case .q4_K: for b in 0..<blocks { q4_K(src + b &* bb, b &* 256, h, &sink) }
-        case .q5_K: for b in 0..<blocks { q5_K(src + b &* bb, b &* 256, h, &sink) }
-        case .q6_K: for b in 0..<blocks { q6_K(src + b &* bb, b &* 256, h, &sink) }
+        case .q4_0: decode(Q4_0.self, src, blocks, &sink)
+        case .q4_1: decode(Q4_1.self, src, blocks, &sink)
+        case .q5_0: decode(Q5_0.self, src, blocks, &sink)
+        case .q5_1: decode(Q5_1.self, src, blocks, &sink)
+        case .q8_0: decode(Q8_0.self, src, blocks, &sink)
+        case .q2_K: decode(Q2_K.self, src, blocks, &sink)
+        case .q3_K: decode(Q3_K.self, src, blocks, &sink)
+        case .q4_K: decode(Q4_K.self, src, blocks, &sink)
+        case .q5_K: decode(Q5_K.self, src, blocks, &sink)
+        case .q6_K: decode(Q6_K.self, src, blocks, &sink)
         case .f32, .f16, .bf16: preconditionFailure("\(type) has no blocks to decode")
         }
     }
+
+    @inline(__always)
+    static func decode<F: BlockFormat, S: LaneSink>(_: F.Type, _ src: UnsafeRawPointer, _ blocks: Int, _ sink: inout S) {
+        let table = halfTable
+        for b in 0..<blocks { F.decode(src + b &* F.type.blockBytes, b &* F.type.blockSize, table, &sink) }
+    }
+
+    // One type per format, so that generic kernels get one specialisation each.
+    enum Q4_0: BlockFormat { static var type: GGMLType { .q4_0 } }
+    enum Q4_1: BlockFormat { static var type: GGMLType { .q4_1 } }
+    enum Q5_0: BlockFormat { static var type: GGMLType { .q5_0 } }
+    enum Q5_1: BlockFormat { static var type: GGMLType { .q5_1 } }
+    enum Q8_0: BlockFormat { static var type: GGMLType { .q8_0 } }
+    enum Q2_K: BlockFormat { static var type: GGMLType { .q2_K } }
+    enum Q3_K: BlockFormat { static var type: GGMLType { .q3_K } }
+    enum Q4_K: BlockFormat { static var type: GGMLType { .q4_K } }
+    enum Q5_K: BlockFormat { static var type: GGMLType { .q5_K } }
+    enum Q6_K: BlockFormat { static var type: GGMLType { .q6_K } }
 
     /// The f16 at `offset`, through the table.
     @inline(__always)
@@ -388,7 +423,7 @@ enum BlockDecode {
     @inline(__always)
     static func q4_0<S: LaneSink>(_ p: UnsafeRawPointer, _ o: Int, _ t: UnsafePointer<Float>, _ sink: inout S) {
         let q = p.loadUnaligned(fromByteOffset: 2, as: SIMD16<UInt8>.self)
-        sink.scaled(o, floats(signed(q & 0x0F) &- 8), floats(signed(q &>> 4) &- 8), f16(p, 0, t))
+        sink.scaled(o, floats(q & 0x0F), floats(q &>> 4), bias: 8, f16(p, 0, t))
     }
 
     @inline(__always)
@@ -413,7 +448,7 @@ enum BlockDecode {
     static func q5_0<S: LaneSink>(_ p: UnsafeRawPointer, _ o: Int, _ t: UnsafePointer<Float>, _ sink: inout S) {
         let (h0, h1) = q5High(p, 2)
         let q = p.loadUnaligned(fromByteOffset: 6, as: SIMD16<UInt8>.self)
-        sink.scaled(o, floats(signed((q & 0x0F) | h0) &- 16), floats(signed((q &>> 4) | h1) &- 16), f16(p, 0, t))
+        sink.scaled(o, floats((q & 0x0F) | h0), floats((q &>> 4) | h1), bias: 16, f16(p, 0, t))
     }
 
     @inline(__always)
@@ -425,9 +460,10 @@ enum BlockDecode {
 
     @inline(__always)
     static func q8_0<S: LaneSink>(_ p: UnsafeRawPointer, _ o: Int, _ t: UnsafePointer<Float>, _ sink: inout S) {
-        let a = p.loadUnaligned(fromByteOffset: 2, as: SIMD16<Int8>.self)
-        let b = p.loadUnaligned(fromByteOffset: 18, as: SIMD16<Int8>.self)
-        sink.scaled(o, floats(a), floats(b), f16(p, 0, t))
+        // q + 128 (flipping the sign bit) is the unsigned form of the int8 quant.
+        let a = p.loadUnaligned(fromByteOffset: 2, as: SIMD16<UInt8>.self) ^ 0x80
+        let b = p.loadUnaligned(fromByteOffset: 18, as: SIMD16<UInt8>.self) ^ 0x80
+        sink.scaled(o, floats(a), floats(b), bias: 128, f16(p, 0, t))
     }
 
     /// Q2_K, Q3_K and Q6_K change scale every 16 weights, so they hand over finished weights.
@@ -461,13 +497,11 @@ enum BlockDecode {
             for s in 0..<4 {
                 let g = 8 * n + 2 * s
                 let dl0 = d * Float(Dequant.q3KScale(p, g)), dl1 = d * Float(Dequant.q3KScale(p, g + 1))
-                let shift = UInt8(2 * s), bit = SIMD16<UInt8>(repeating: 1 << UInt8(4 * n + s))
-                // q | 4·h − 4 = q − (h ? 0 : 4)
-                let h0 = unsafeBitCast((hm0 & bit) .== bit, to: SIMD16<UInt8>.self) & 4
-                let h1 = unsafeBitCast((hm1 & bit) .== bit, to: SIMD16<UInt8>.self) & 4
-                let v0 = signed(((q0 &>> shift) & 3) | h0) &- 4
-                let v1 = signed(((q1 &>> shift) & 3) | h1) &- 4
-                sink.put(o + 128 * n + 32 * s, dl0 * floats(v0), dl1 * floats(v1))
+                let shift = UInt8(2 * s), bit = UInt8(4 * n + s)
+                // (q | 4·h) − 4 = q − (h ? 0 : 4); the subtraction is exact in floats
+                let v0 = floats(((q0 &>> shift) & 3) | (((hm0 &>> bit) & 1) &<< 2)) - 4
+                let v1 = floats(((q1 &>> shift) & 3) | (((hm1 &>> bit) & 1) &<< 2)) - 4
+                sink.put(o + 128 * n + 32 * s, dl0 * v0, dl1 * v1)
             }
         }
     }
@@ -513,7 +547,7 @@ enum BlockDecode {
             let qh1 = p.loadUnaligned(fromByteOffset: 144 + 32 * n, as: SIMD16<UInt8>.self)
             @inline(__always) func sc(_ g: Int) -> Float { d * Float(p.load(fromByteOffset: 192 + 8 * n + g, as: Int8.self)) }
             @inline(__always) func q(_ ql: SIMD16<UInt8>, _ qh: SIMD16<UInt8>, _ shift: UInt8) -> SIMD16<Float> {
-                floats(signed(ql | (((qh &>> shift) & 3) &<< 4)) &- 32)
+                floats(ql | (((qh &>> shift) & 3) &<< 4)) - 32  // exact
             }
             let base = o + 128 * n
             sink.put(base, sc(0) * q(qlA0 & 0x0F, qh0, 0), sc(1) * q(qlA1 & 0x0F, qh1, 0))

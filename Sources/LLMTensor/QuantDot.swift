@@ -2,16 +2,19 @@
 // row decoded in registers (`BlockDecode`) and never written to memory. `dotReference` is the scalar
 // twin (reference dequantisation, then a plain left-to-right f32 sum).
 //
-// Where a block has one scale per 32 weights, the fused dot multiplies by it once per 32 weights,
-// Σ (a·d + m)·x = d·Σ a·x + m·Σ x, with the per-32 sums of x computed once per call (once per GEMV).
-// The result therefore differs from `dotReference` by float rounding only (summation order and this
-// regrouping); the tests bound the difference by 1e-5 · Σ|w·x|.
+// Blocks with one scale per 32 weights are decoded to unsigned quants a, and the bias or offset is
+// folded into the sum of x: Σ (a·d + m)·x = Σ (a·d)·x + m·Σx (a bias b is m = −b·d), with the per-32
+// sums of x computed once per call (once per GEMV). This saves vector work and keeps the quants
+// unsigned (see `LaneSink`), so the result differs from `dotReference` by float rounding only
+// (summation order and this regrouping); the tests bound the difference by 1e-5 · Σ|w·x|.
 
 public enum QuantDot {
     /// Σ_i w[i]·x[i] over one row of `count` weights stored as `type` at `row` — fused dequant+dot, SIMD.
     public static func dot(_ type: GGMLType, _ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, count: Int) -> Float {
         precondition(count >= 0 && count % type.blockSize == 0, "\(type): \(count) is not a whole number of blocks")
-        return withBlockSums(type, x, count) { rowDot(type, row, x, $0, count) }
+        var out: Float = 0
+        withBlockSums(type, x, count) { xs in rows(type, row, rowBytes: 0, 0..<1, cols: count, x, xs, &out) }
+        return out
     }
 
     /// Scalar twin: dequantise with `Dequant.reference` (a block at a time), then a plain f32 loop.
@@ -43,18 +46,19 @@ public enum QuantDot {
         withBlockSums(type, x, cols) { xs in
             // Chunks of ≥ 16 rows keep each thread's writes to y on separate cache lines.
             pool.forEachChunk(rows, granularity: 16) { range in
-                for r in range { y[r] = rowDot(type, w + r &* rowBytes, x, xs, cols) }
+                Self.rows(type, w, rowBytes: rowBytes, range, cols: cols, x, xs, y)
             }
         }
     }
 
     // MARK: kernels
 
-    /// Types whose blocks add an offset (weight = a·d + m) and so need Σx per 32 weights.
+    /// Types whose blocks carry a bias or offset (weight = (a − bias)·d or a·d + m) and so need Σx
+    /// per 32 weights.
     static func needsBlockSums(_ type: GGMLType) -> Bool {
         switch type {
-        case .q4_1, .q5_1, .q4_K, .q5_K: return true
-        default: return false
+        case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q4_K, .q5_K: return true
+        case .f32, .f16, .bf16, .q2_K, .q3_K, .q6_K: return false
         }
     }
 
@@ -72,22 +76,43 @@ public enum QuantDot {
         }
     }
 
-    /// One row; `xs` are the block sums from `withBlockSums`.
-    @inline(__always)
-    static func rowDot(_ type: GGMLType, _ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ xs: UnsafePointer<Float>, _ count: Int) -> Float {
+    /// y[r] = row r · x for r in `range`; `xs` are the block sums from `withBlockSums`.
+    static func rows(
+        _ type: GGMLType, _ w: UnsafeRawPointer, rowBytes: Int, _ range: Range<Int>, cols: Int,
+        _ x: UnsafePointer<Float>, _ xs: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>
+    ) {
         switch type {
-        case .f32: return dotF32(row, x, count)
-        case .f16, .bf16: return dotHalf(type, row, x, count)
-        case .q4_0: return dotBlocks(type, row, x, xs, count) { BlockDecode.q4_0($0, $1, $2, &$3) }
-        case .q4_1: return dotBlocks(type, row, x, xs, count) { BlockDecode.q4_1($0, $1, $2, &$3) }
-        case .q5_0: return dotBlocks(type, row, x, xs, count) { BlockDecode.q5_0($0, $1, $2, &$3) }
-        case .q5_1: return dotBlocks(type, row, x, xs, count) { BlockDecode.q5_1($0, $1, $2, &$3) }
-        case .q8_0: return dotBlocks(type, row, x, xs, count) { BlockDecode.q8_0($0, $1, $2, &$3) }
-        case .q2_K: return dotBlocks(type, row, x, xs, count) { BlockDecode.q2_K($0, $1, $2, &$3) }
-        case .q3_K: return dotBlocks(type, row, x, xs, count) { BlockDecode.q3_K($0, $1, $2, &$3) }
-        case .q4_K: return dotBlocks(type, row, x, xs, count) { BlockDecode.q4_K($0, $1, $2, &$3) }
-        case .q5_K: return dotBlocks(type, row, x, xs, count) { BlockDecode.q5_K($0, $1, $2, &$3) }
-        case .q6_K: return dotBlocks(type, row, x, xs, count) { BlockDecode.q6_K($0, $1, $2, &$3) }
+        case .f32: for r in range { y[r] = dotF32(w + r &* rowBytes, x, cols) }
+        case .f16, .bf16: for r in range { y[r] = dotHalf(type, w + r &* rowBytes, x, cols) }
+        case .q4_0: rows(BlockDecode.Q4_0.self, w, rowBytes, range, cols, x, xs, y)
+        case .q4_1: rows(BlockDecode.Q4_1.self, w, rowBytes, range, cols, x, xs, y)
+        case .q5_0: rows(BlockDecode.Q5_0.self, w, rowBytes, range, cols, x, xs, y)
+        case .q5_1: rows(BlockDecode.Q5_1.self, w, rowBytes, range, cols, x, xs, y)
+        case .q8_0: rows(BlockDecode.Q8_0.self, w, rowBytes, range, cols, x, xs, y)
+        case .q2_K: rows(BlockDecode.Q2_K.self, w, rowBytes, range, cols, x, xs, y)
+        case .q3_K: rows(BlockDecode.Q3_K.self, w, rowBytes, range, cols, x, xs, y)
+        case .q4_K: rows(BlockDecode.Q4_K.self, w, rowBytes, range, cols, x, xs, y)
+        case .q5_K: rows(BlockDecode.Q5_K.self, w, rowBytes, range, cols, x, xs, y)
+        case .q6_K: rows(BlockDecode.Q6_K.self, w, rowBytes, range, cols, x, xs, y)
+        }
+    }
+
+    /// The row loop of one block format, kept out of line: each format's kernel is then compiled as a
+    /// small function of its own, which is what keeps LLVM's vectoriser from tangling them.
+    @inline(never)
+    static func rows<F: BlockFormat>(
+        _: F.Type, _ w: UnsafeRawPointer, _ rowBytes: Int, _ range: Range<Int>, _ cols: Int,
+        _ x: UnsafePointer<Float>, _ xs: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>
+    ) {
+        let table = halfTable
+        let weights = F.type.blockSize, bytes = F.type.blockBytes, blocks = cols / weights
+        for r in range {
+            let row = w + r &* rowBytes
+            // One sink: two alternating sinks would shorten the add chains, but on the baseline
+            // x86-64 target their 32 SSE registers of accumulators spill.
+            var sink = DotSink(x: x, xs: xs)
+            for b in 0..<blocks { F.decode(row + b &* bytes, b &* weights, table, &sink) }
+            y[r] = sink.total
         }
     }
 
@@ -110,37 +135,23 @@ public enum QuantDot {
         }
 
         @inline(__always)
-        mutating func scaled(_ offset: Int, _ a: SIMD16<Float>, _ b: SIMD16<Float>, _ d: Float) {
-            put(offset, a * d, b * d)
+        mutating func scaled(_ offset: Int, _ a: SIMD16<Float>, _ b: SIMD16<Float>, bias: Float, _ d: Float) {
+            affine(offset, a, b, d, -bias * d)
         }
 
         @inline(__always)
         mutating func affine(_ offset: Int, _ a: SIMD16<Float>, _ b: SIMD16<Float>, _ d: Float, _ m: Float) {
-            scaled(offset, a, b, d)
+            put(offset, a * d, b * d)
             offsets += m * xs[offset &>> 5]
         }
 
+        @inline(__always)
         var total: Float {
             horizontalSum(acc0 + acc1) + offsets
         }
     }
 
-    /// Decodes `count / type.blockSize` blocks with `decode` into one sink. (Two sinks alternating
-    /// between blocks would shorten the add chains, but on the baseline x86-64 target their 32 SSE
-    /// registers of accumulators spill.)
-    @inline(__always)
-    static func dotBlocks(
-        _ type: GGMLType, _ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ xs: UnsafePointer<Float>, _ count: Int,
-        _ decode: (UnsafeRawPointer, Int, UnsafePointer<Float>, inout DotSink) -> Void
-    ) -> Float {
-        let weights = type.blockSize, bytes = type.blockBytes
-        let table = halfTable
-        var sink = DotSink(x: x, xs: xs)
-        for b in 0..<count / weights { decode(row + b &* bytes, b &* weights, table, &sink) }
-        return sink.total
-    }
-
-    @inline(__always)
+    @inline(never)
     static func dotF32(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ count: Int) -> Float {
         let xr = UnsafeRawPointer(x)
         var a0 = SIMD16<Float>(), a1 = SIMD16<Float>()
@@ -158,7 +169,7 @@ public enum QuantDot {
         return horizontalSum(a0 + a1) + tail
     }
 
-    @inline(__always)
+    @inline(never)
     static func dotHalf(_ type: GGMLType, _ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ count: Int) -> Float {
         let xr = UnsafeRawPointer(x)
         var a0 = SIMD16<Float>(), a1 = SIMD16<Float>()

@@ -60,3 +60,11 @@ final class ProgressBar {
         }
     }
 }
+
+/// Writes an Encodable value to stdout as JSON (keys sorted).
+func printEncodedJSON<T: Encodable>(_ value: T) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    FileHandle.standardOutput.write(try encoder.encode(value))
+    FileHandle.standardOutput.write(Data("\n".utf8))
+}

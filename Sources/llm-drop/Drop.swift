@@ -1,0 +1,122 @@
+// `llm-drop drop MODEL --target T --count K`: choose the K most redundant modules, write the plan
+// and, with --output, the pruned model.
+import ArgumentParser
+import Foundation
+import LLMDrop
+import LLMModels
+
+struct Drop: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Drop the K most redundant attention layers, MLP layers or blocks, and write the pruned model.",
+        discussion: "Selection: one-shot from one scoring (default), --iterative (re-score after each removal), or --consecutive (the run of K blocks whose entry and exit hidden states are most similar).")
+
+    @OptionGroup var modelOptions: ModelOptions
+
+    @Option(help: "What to drop: attention, mlp, block, or joint (attention and MLP ranked together).")
+    var target: DropTarget
+
+    @Option(help: "How many modules to drop.")
+    var count: Int
+
+    @Flag(help: "Drop one module at a time, re-scoring the model after each removal.")
+    var iterative = false
+
+    @Flag(help: "Drop K consecutive blocks (with --target block).")
+    var consecutive = false
+
+    @OptionGroup var calibrationOptions: CalibrationOptions
+
+    @Option(help: "Use scores saved by `llm-drop score --output` instead of scoring again.")
+    var scores: String?
+
+    @Option(help: "Write the pruned model (GGUF) here.")
+    var output: String?
+
+    @Option(help: "Write the drop plan (JSON) here.")
+    var planOut: String?
+
+    @OptionGroup var outputOptions: OutputOptions
+
+    func validate() throws {
+        guard count >= 1 else { throw ValidationError("--count must be at least 1 (got \(count))") }
+        if consecutive && target != .block { throw ValidationError("--consecutive drops whole blocks; use it with --target block") }
+        if consecutive && iterative { throw ValidationError("choose one of --iterative and --consecutive") }
+        if scores != nil && (iterative || consecutive) {
+            throw ValidationError("--iterative and --consecutive score the model as they go; pass --calibration instead of --scores")
+        }
+        if scores != nil && calibrationOptions.calibration != nil { throw ValidationError("pass either --scores or --calibration, not both") }
+        if scores == nil && calibrationOptions.calibration == nil { throw ValidationError("pass --calibration FILE (or self) to score the model, or --scores FILE") }
+        if let output { try PrunedModel.validateOutput(output, source: modelOptions.model) }
+        if let planOut { try PrunedModel.validateOutput(planOut, source: modelOptions.model) }
+    }
+
+    func run() throws {
+        let model = try modelOptions.load()
+        let base = model.plan
+        try Selection.validate(count: count, target: target, plan: base)
+        let method = iterative ? "iterative" : consecutive ? "consecutive" : "one-shot"
+        var recorded: [String: [Double?]]?
+        let plan: LayerPlan
+        if let scores {
+            let file = try ScoresFile.load(path: scores, expectedFingerprint: ModelFingerprint.of(model.file, plan: base))
+            recorded = ["attention": file.attention, "mlp": file.mlp, "block": file.block]
+            plan = try Selection.oneShot(file.similarityScores, target: target, count: count, plan: base)
+        } else if consecutive {
+            let set = try calibrationOptions.load(for: model)
+            let bar = ProgressBar("scoring runs of \(count) blocks", total: set.samples.count)
+            let span = try RedundancyScorer(model: model).consecutiveSimilarity(set, span: count) { done, _ in bar.update(done) }
+            recorded = ["consecutive": span.map { $0 }]
+            plan = try Selection.consecutive(spanSimilarity: span, count: count, plan: base)
+        } else if iterative {
+            let set = try calibrationOptions.load(for: model)
+            let residual = !calibrationOptions.noResidual
+            plan = try Selection.iterative(target: target, count: count, plan: base, score: { current in
+                let bar = ProgressBar("scoring (\(Selection.available(target, plan: current)) \(target.rawValue) modules left)", total: set.samples.count)
+                return try RedundancyScorer(model: model.removing(current)).score(set) { done, _ in bar.update(done) }
+                    .convention(residual: residual)
+            }, onStep: { step, module, similarity in
+                Log.info(String(format: "step %d: drop %@ %d (similarity %.4f)", step, module.kind.rawValue, module.layer, similarity))
+            })
+        } else {
+            let file = try computeScores(model: model, modelOptions: modelOptions, calibration: calibrationOptions)
+            recorded = ["attention": file.attention, "mlp": file.mlp, "block": file.block]
+            plan = try Selection.oneShot(file.similarityScores, target: target, count: count, plan: base)
+        }
+
+        let record = DropPlan(plan, target: target.rawValue, method: method, model: modelOptions.model, scores: recorded)
+        if let planOut {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try AtomicFile.write(try encoder.encode(record), to: planOut)
+        }
+        var summary: PrunedModelSummary?
+        if let output {
+            Log.info("writing \(output)")
+            summary = try PrunedModel.write(source: model.file, plan: plan, record: record, to: output)
+        }
+        let kvBefore = model.config.kvCacheBytesPerToken(plan: base)
+        let kvAfter = model.config.kvCacheBytesPerToken(plan: plan)
+        if outputOptions.json {
+            var json: [String: Any] = [
+                "dropped_attention": record.droppedAttention, "dropped_mlp": record.droppedMLP, "dropped_blocks": record.droppedBlocks,
+                "target": record.target, "method": record.method,
+                "kv_cache_bytes_per_token": ["before": kvBefore, "after": kvAfter],
+            ]
+            if let recorded { json["scores"] = recorded.mapValues { $0.map { $0 as Any? ?? NSNull() } } }
+            if let summary, let output {
+                json["output"] = ["path": output, "architecture": summary.architecture, "layers": summary.layers, "bytes": summary.bytes] as [String: Any]
+            }
+            try printJSON(json)
+        } else {
+            print("dropped attention  \(record.droppedAttention)")
+            print("dropped MLP        \(record.droppedMLP)")
+            print("dropped blocks     \(record.droppedBlocks)")
+            print("method             \(target.rawValue), \(method), K = \(count)")
+            print("KV cache per token \(Format.bytes(kvBefore)) → \(Format.bytes(kvAfter))")
+            if let summary, let output {
+                print("wrote              \(output) (\(summary.architecture), \(summary.layers) layers, \(Format.bytes(summary.bytes)))")
+            }
+            if let planOut { print("plan               \(planOut)") }
+        }
+    }
+}
