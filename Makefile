@@ -15,7 +15,7 @@ export OPENBLAS_CORETYPE := $(OPENBLAS_CORE)
 endif
 endif
 
-.PHONY: deps build model models demo test bench clean
+.PHONY: deps build model models demo test bench clean check-llamacpp
 
 # System prerequisites (Debian/Ubuntu): OpenBLAS through pkg-config.
 deps:
@@ -46,6 +46,11 @@ bench: build model
 
 test: deps models
 	swift test -c release
+
+# Pruned GGUF files load in llama.cpp and match llm-drop with the plan applied at load. Installs
+# llama-cpp-python into .venv-llamacpp/ on first use (builds llama.cpp: many minutes).
+check-llamacpp: deps model
+	MODEL="$(MODEL)" scripts/check-llamacpp.sh
 
 clean:
 	rm -rf .build

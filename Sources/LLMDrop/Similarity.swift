@@ -18,6 +18,16 @@ public struct SimilarityScores: Sendable, Equatable, Codable {
     /// Calibration tokens averaged over.
     public var tokens: Int
 
+    public init(attention: [Double?], mlp: [Double?], block: [Double?], attentionNoResidual: [Double?],
+                mlpNoResidual: [Double?], tokens: Int) {
+        self.attention = attention
+        self.mlp = mlp
+        self.block = block
+        self.attentionNoResidual = attentionNoResidual
+        self.mlpNoResidual = mlpNoResidual
+        self.tokens = tokens
+    }
+
     public var layerCount: Int { attention.count }
 
     /// These scores with attention/MLP in the chosen convention: residual (the default) or, when

@@ -7,10 +7,16 @@
 // is the top 16 bits of an f32. Blocks are read with unaligned loads: GGUF tensor data is only
 // 32-byte aligned and most block sizes are odd.
 //
-// The fast path decodes 32 weights at a time into two `SIMD16<Float>` (see `BlockDecode`) and hands
-// them to a `LaneSink`: `Dequant.dequantize` stores them, `QuantDot.dot` multiplies them into running
-// sums. Each lane is computed with the same float operations in the same order as the reference (no
-// fused multiply-add), which is what makes the two bit-identical.
+// The fast path decodes 32 weights at a time (see `BlockDecode`) and hands them to a `LaneSink`,
+// as finished weights or as unsigned integer quants plus scale and bias/offset: `Dequant.dequantize`
+// stores them (`StoreSink`), `QuantDot` multiplies them into running sums. The store sink computes
+// each lane with the same float operations in the same order as the reference (no fused
+// multiply-add), which is what makes the two bit-identical.
+//
+// A note on codegen: Swift has no SIMD conversion or shuffle primitives that lower to single LLVM
+// instructions, so lane conversions are written as per-lane loops that LLVM re-vectorises. That works
+// when each kernel is a small function of its own (hence `BlockFormat` and the out-of-line generic
+// loops), with unsigned quants only and no SIMD comparisons; see the comments at those places.
 
 public enum Dequant {
     /// Scalar reference: decodes `count` weights (a whole number of blocks) of `type` from `src` into `dst`.
@@ -259,14 +265,28 @@ func halfToFloat(_ h: UInt16) -> Float {
     return Float(bitPattern: bits | sign)
 }
 
-/// All 65536 halves as floats (256 KiB), filled by `halfToFloat`: the block kernels read their f16
-/// scales here with one load instead of a dozen integer operations (ggml keeps the same table,
-/// `ggml_table_f32_f16`, for CPUs without F16C).
-nonisolated(unsafe) let halfTable: UnsafePointer<Float> = {
-    let table = UnsafeMutablePointer<Float>.allocate(capacity: 1 << 16)
-    for h in 0...UInt16.max { table[Int(h)] = halfToFloat(h) }
-    return UnsafePointer(table)
-}()
+/// Lookup tables of the block decoders, built once.
+struct DecodeTables {
+    /// All 65536 halves as floats (256 KiB), filled by `halfToFloat`: the kernels read their f16
+    /// scales here with one load instead of a dozen integer operations (ggml keeps the same table,
+    /// `ggml_table_f32_f16`, for CPUs without F16C).
+    let half: UnsafePointer<Float>
+    /// For each byte value, 8 bytes that are 16 where the corresponding bit is set, else 0: the
+    /// 5th bits of eight Q5_0/Q5_1 weights in one load.
+    let fifthBits: UnsafePointer<UInt64>
+
+    static func make() -> DecodeTables {
+        let half = UnsafeMutablePointer<Float>.allocate(capacity: 1 << 16)
+        for h in 0...UInt16.max { half[Int(h)] = halfToFloat(h) }
+        let bits = UnsafeMutablePointer<UInt64>.allocate(capacity: 256)
+        for b in 0..<256 {
+            bits[b] = (0..<8).reduce(0) { v, k in b >> k & 1 == 0 ? v : v | 16 << (8 * k) }
+        }
+        return DecodeTables(half: half, fifthBits: bits)
+    }
+}
+
+nonisolated(unsafe) let decodeTables = DecodeTables.make()
 
 /// Sixteen halves at once, same rules as the scalar `halfToFloat`. Lanes are selected with sign-bit
 /// masks computed arithmetically: Swift's SIMD comparisons and `replacing(with:where:)` are written
@@ -332,8 +352,8 @@ struct StoreSink: LaneSink {
     }
 }
 
-// Lane-wise conversions written as loops: LLVM turns them into pmovzxbd/pmovsxbd + cvtdq2ps,
-// whereas the generic `SIMD16<Float>(SIMD16<Int32>(truncatingIfNeeded:))` stays an out-of-line call.
+/// Lane-wise UInt8 → Float, written as a loop: LLVM turns it into (v)pmovzxbd + cvtdq2ps, whereas
+/// the generic `SIMD16<Float>(SIMD16<Int32>(truncatingIfNeeded:))` stays an out-of-line call.
 @inline(__always)
 func floats(_ v: SIMD16<UInt8>) -> SIMD16<Float> {
     var r = SIMD16<Float>()
@@ -341,12 +361,13 @@ func floats(_ v: SIMD16<UInt8>) -> SIMD16<Float> {
     return r
 }
 
-
-/// 16 where `v & bit` is non-zero, else 0; `bit` holds one set bit per lane. Plain arithmetic
-/// (x + 127 has its top bit set iff 1 ≤ x ≤ 128), for the same reason as in `halfToFloat`.
+/// 16 where bit `k` of a lane is set, else 0, by shifting that bit to position 4 (`k` is a constant
+/// once the caller's loop is unrolled). Shifts and masks only: Swift's SIMD comparisons are per-lane
+/// loops that can stay scalar.
 @inline(__always)
-func bitTo16(_ v: SIMD16<UInt8>, _ bit: SIMD16<UInt8>) -> SIMD16<UInt8> {
-    (((v & bit) &+ 127) &>> 7) &<< 4
+func bit(_ k: Int, of v: SIMD16<UInt8>, to position: Int) -> SIMD16<UInt8> {
+    let moved = k <= position ? v &<< UInt8(position - k) : v &>> UInt8(k - position)
+    return moved & SIMD16(repeating: 1 << UInt8(position))
 }
 
 /// A block-quantised format: its GGML type and its SIMD decoder (one block at byte `p`, whose first
@@ -357,7 +378,7 @@ protocol BlockFormat {
 
 extension BlockFormat {
     @inline(__always)
-    static func decode<S: LaneSink>(_ p: UnsafeRawPointer, _ o: Int, _ table: UnsafePointer<Float>, _ sink: inout S) {
+    static func decode<S: LaneSink>(_ p: UnsafeRawPointer, _ o: Int, _ table: DecodeTables, _ sink: inout S) {
         switch type {
         case .q4_0: BlockDecode.q4_0(p, o, table, &sink)
         case .q4_1: BlockDecode.q4_1(p, o, table, &sink)
@@ -375,8 +396,8 @@ extension BlockFormat {
 }
 
 /// The SIMD decoders of the block types. Each hands its sink, lane for lane, the operands of exactly
-/// the float operations the scalar reference performs (x − y is computed as x + (−y), which IEEE
-/// arithmetic makes identical).
+/// the float operations the scalar reference performs (x − y is passed as x + (−y), which IEEE
+/// arithmetic makes identical; q − bias is exact in floats for these small integers).
 enum BlockDecode {
     /// Decodes `blocks` blocks of a block-quantised type (not F32/F16/BF16) into `sink`.
     @inline(__always)
@@ -396,9 +417,10 @@ enum BlockDecode {
         }
     }
 
-    @inline(__always)
+    /// Out of line so that each format is compiled on its own (see the note at the top of the file).
+    @inline(never)
     static func decode<F: BlockFormat, S: LaneSink>(_: F.Type, _ src: UnsafeRawPointer, _ blocks: Int, _ sink: inout S) {
-        let table = halfTable
+        let table = decodeTables
         for b in 0..<blocks { F.decode(src + b &* F.type.blockBytes, b &* F.type.blockSize, table, &sink) }
     }
 
@@ -416,50 +438,49 @@ enum BlockDecode {
 
     /// The f16 at `offset`, through the table.
     @inline(__always)
-    static func f16(_ p: UnsafeRawPointer, _ offset: Int, _ table: UnsafePointer<Float>) -> Float {
-        table[Int(UInt16(littleEndian: p.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))]
+    static func f16(_ p: UnsafeRawPointer, _ offset: Int, _ t: DecodeTables) -> Float {
+        t.half[Int(UInt16(littleEndian: p.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))]
     }
 
     @inline(__always)
-    static func q4_0<S: LaneSink>(_ p: UnsafeRawPointer, _ o: Int, _ t: UnsafePointer<Float>, _ sink: inout S) {
+    static func q4_0<S: LaneSink>(_ p: UnsafeRawPointer, _ o: Int, _ t: DecodeTables, _ sink: inout S) {
         let q = p.loadUnaligned(fromByteOffset: 2, as: SIMD16<UInt8>.self)
         sink.scaled(o, floats(q & 0x0F), floats(q &>> 4), bias: 8, f16(p, 0, t))
     }
 
     @inline(__always)
-    static func q4_1<S: LaneSink>(_ p: UnsafeRawPointer, _ o: Int, _ t: UnsafePointer<Float>, _ sink: inout S) {
+    static func q4_1<S: LaneSink>(_ p: UnsafeRawPointer, _ o: Int, _ t: DecodeTables, _ sink: inout S) {
         let q = p.loadUnaligned(fromByteOffset: 4, as: SIMD16<UInt8>.self)
         sink.affine(o, floats(q & 0x0F), floats(q &>> 4), f16(p, 0, t), f16(p, 2, t))
     }
 
-    /// The 5th bits of a Q5 block as 0/16 per lane, for weights 0…15 and 16…31.
+    /// The 5th bits of a Q5 block (the 32-bit qh at `offset`) as 0/16 per lane, for weights 0…15
+    /// and 16…31.
     @inline(__always)
-    static func q5High(_ p: UnsafeRawPointer, _ offset: Int) -> (SIMD16<UInt8>, SIMD16<UInt8>) {
-        let qh = UInt32(littleEndian: p.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
-        @inline(__always) func spread(_ lo: UInt32, _ hi: UInt32) -> SIMD16<UInt8> {
-            SIMD16(lowHalf: SIMD8(repeating: UInt8(truncatingIfNeeded: lo)), highHalf: SIMD8(repeating: UInt8(truncatingIfNeeded: hi)))
+    static func q5High(_ p: UnsafeRawPointer, _ offset: Int, _ t: DecodeTables) -> (SIMD16<UInt8>, SIMD16<UInt8>) {
+        @inline(__always) func lanes(_ byte: Int) -> UInt64 {
+            t.fifthBits[Int(p.load(fromByteOffset: offset + byte, as: UInt8.self))]
         }
-        // Lane j tests bit j % 8 of byte j / 8 of the 16-bit chunk.
-        let laneBit = SIMD16<UInt8>(1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128)
-        return (bitTo16(spread(qh, qh >> 8), laneBit), bitTo16(spread(qh >> 16, qh >> 24), laneBit))
+        return (unsafeBitCast(SIMD2<UInt64>(lanes(0), lanes(1)), to: SIMD16<UInt8>.self),
+                unsafeBitCast(SIMD2<UInt64>(lanes(2), lanes(3)), to: SIMD16<UInt8>.self))
     }
 
     @inline(__always)
-    static func q5_0<S: LaneSink>(_ p: UnsafeRawPointer, _ o: Int, _ t: UnsafePointer<Float>, _ sink: inout S) {
-        let (h0, h1) = q5High(p, 2)
+    static func q5_0<S: LaneSink>(_ p: UnsafeRawPointer, _ o: Int, _ t: DecodeTables, _ sink: inout S) {
+        let (h0, h1) = q5High(p, 2, t)
         let q = p.loadUnaligned(fromByteOffset: 6, as: SIMD16<UInt8>.self)
         sink.scaled(o, floats((q & 0x0F) | h0), floats((q &>> 4) | h1), bias: 16, f16(p, 0, t))
     }
 
     @inline(__always)
-    static func q5_1<S: LaneSink>(_ p: UnsafeRawPointer, _ o: Int, _ t: UnsafePointer<Float>, _ sink: inout S) {
-        let (h0, h1) = q5High(p, 4)
+    static func q5_1<S: LaneSink>(_ p: UnsafeRawPointer, _ o: Int, _ t: DecodeTables, _ sink: inout S) {
+        let (h0, h1) = q5High(p, 4, t)
         let q = p.loadUnaligned(fromByteOffset: 8, as: SIMD16<UInt8>.self)
         sink.affine(o, floats((q & 0x0F) | h0), floats((q &>> 4) | h1), f16(p, 0, t), f16(p, 2, t))
     }
 
     @inline(__always)
-    static func q8_0<S: LaneSink>(_ p: UnsafeRawPointer, _ o: Int, _ t: UnsafePointer<Float>, _ sink: inout S) {
+    static func q8_0<S: LaneSink>(_ p: UnsafeRawPointer, _ o: Int, _ t: DecodeTables, _ sink: inout S) {
         // q + 128 (flipping the sign bit) is the unsigned form of the int8 quant.
         let a = p.loadUnaligned(fromByteOffset: 2, as: SIMD16<UInt8>.self) ^ 0x80
         let b = p.loadUnaligned(fromByteOffset: 18, as: SIMD16<UInt8>.self) ^ 0x80
@@ -468,7 +489,7 @@ enum BlockDecode {
 
     /// Q2_K, Q3_K and Q6_K change scale every 16 weights, so they hand over finished weights.
     @inline(__always)
-    static func q2_K<S: LaneSink>(_ p: UnsafeRawPointer, _ o: Int, _ t: UnsafePointer<Float>, _ sink: inout S) {
+    static func q2_K<S: LaneSink>(_ p: UnsafeRawPointer, _ o: Int, _ t: DecodeTables, _ sink: inout S) {
         let d = f16(p, 80, t), dmin = f16(p, 82, t)
         for n in 0..<2 {
             let q0 = p.loadUnaligned(fromByteOffset: 16 + 32 * n, as: SIMD16<UInt8>.self)
@@ -487,7 +508,7 @@ enum BlockDecode {
     }
 
     @inline(__always)
-    static func q3_K<S: LaneSink>(_ p: UnsafeRawPointer, _ o: Int, _ t: UnsafePointer<Float>, _ sink: inout S) {
+    static func q3_K<S: LaneSink>(_ p: UnsafeRawPointer, _ o: Int, _ t: DecodeTables, _ sink: inout S) {
         let d = f16(p, 108, t)
         let hm0 = p.loadUnaligned(fromByteOffset: 0, as: SIMD16<UInt8>.self)
         let hm1 = p.loadUnaligned(fromByteOffset: 16, as: SIMD16<UInt8>.self)
@@ -497,17 +518,17 @@ enum BlockDecode {
             for s in 0..<4 {
                 let g = 8 * n + 2 * s
                 let dl0 = d * Float(Dequant.q3KScale(p, g)), dl1 = d * Float(Dequant.q3KScale(p, g + 1))
-                let shift = UInt8(2 * s), bit = UInt8(4 * n + s)
+                let shift = UInt8(2 * s)
                 // (q | 4·h) − 4 = q − (h ? 0 : 4); the subtraction is exact in floats
-                let v0 = floats(((q0 &>> shift) & 3) | (((hm0 &>> bit) & 1) &<< 2)) - 4
-                let v1 = floats(((q1 &>> shift) & 3) | (((hm1 &>> bit) & 1) &<< 2)) - 4
+                let v0 = floats(((q0 &>> shift) & 3) | bit(4 * n + s, of: hm0, to: 2)) - 4
+                let v1 = floats(((q1 &>> shift) & 3) | bit(4 * n + s, of: hm1, to: 2)) - 4
                 sink.put(o + 128 * n + 32 * s, dl0 * v0, dl1 * v1)
             }
         }
     }
 
     @inline(__always)
-    static func q4_K<S: LaneSink>(_ p: UnsafeRawPointer, _ o: Int, _ t: UnsafePointer<Float>, _ sink: inout S) {
+    static func q4_K<S: LaneSink>(_ p: UnsafeRawPointer, _ o: Int, _ t: DecodeTables, _ sink: inout S) {
         let d = f16(p, 0, t), dmin = f16(p, 2, t)
         for j in 0..<4 {
             let (s1, m1) = Dequant.scaleMinK4(2 * j, p + 4), (s2, m2) = Dequant.scaleMinK4(2 * j + 1, p + 4)
@@ -519,7 +540,7 @@ enum BlockDecode {
     }
 
     @inline(__always)
-    static func q5_K<S: LaneSink>(_ p: UnsafeRawPointer, _ o: Int, _ t: UnsafePointer<Float>, _ sink: inout S) {
+    static func q5_K<S: LaneSink>(_ p: UnsafeRawPointer, _ o: Int, _ t: DecodeTables, _ sink: inout S) {
         let d = f16(p, 0, t), dmin = f16(p, 2, t)
         let h0 = p.loadUnaligned(fromByteOffset: 16, as: SIMD16<UInt8>.self)
         let h1 = p.loadUnaligned(fromByteOffset: 32, as: SIMD16<UInt8>.self)
@@ -527,16 +548,17 @@ enum BlockDecode {
             let (s1, m1) = Dequant.scaleMinK4(2 * j, p + 4), (s2, m2) = Dequant.scaleMinK4(2 * j + 1, p + 4)
             let q0 = p.loadUnaligned(fromByteOffset: 48 + 32 * j, as: SIMD16<UInt8>.self)
             let q1 = p.loadUnaligned(fromByteOffset: 64 + 32 * j, as: SIMD16<UInt8>.self)
-            let u1 = SIMD16<UInt8>(repeating: 1 << UInt8(2 * j)), u2 = SIMD16<UInt8>(repeating: 2 << UInt8(2 * j))
-            sink.affine(o + 64 * j, floats((q0 & 0x0F) | bitTo16(h0, u1)), floats((q1 & 0x0F) | bitTo16(h1, u1)),
+            sink.affine(o + 64 * j,
+                        floats((q0 & 0x0F) | bit(2 * j, of: h0, to: 4)), floats((q1 & 0x0F) | bit(2 * j, of: h1, to: 4)),
                         d * Float(s1), -(dmin * Float(m1)))
-            sink.affine(o + 64 * j + 32, floats((q0 &>> 4) | bitTo16(h0, u2)), floats((q1 &>> 4) | bitTo16(h1, u2)),
+            sink.affine(o + 64 * j + 32,
+                        floats((q0 &>> 4) | bit(2 * j + 1, of: h0, to: 4)), floats((q1 &>> 4) | bit(2 * j + 1, of: h1, to: 4)),
                         d * Float(s2), -(dmin * Float(m2)))
         }
     }
 
     @inline(__always)
-    static func q6_K<S: LaneSink>(_ p: UnsafeRawPointer, _ o: Int, _ t: UnsafePointer<Float>, _ sink: inout S) {
+    static func q6_K<S: LaneSink>(_ p: UnsafeRawPointer, _ o: Int, _ t: DecodeTables, _ sink: inout S) {
         let d = f16(p, 208, t)
         for n in 0..<2 {
             let qlA0 = p.loadUnaligned(fromByteOffset: 64 * n, as: SIMD16<UInt8>.self)

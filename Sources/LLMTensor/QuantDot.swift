@@ -104,7 +104,7 @@ public enum QuantDot {
         _: F.Type, _ w: UnsafeRawPointer, _ rowBytes: Int, _ range: Range<Int>, _ cols: Int,
         _ x: UnsafePointer<Float>, _ xs: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>
     ) {
-        let table = halfTable
+        let table = decodeTables
         let weights = F.type.blockSize, bytes = F.type.blockBytes, blocks = cols / weights
         for r in range {
             let row = w + r &* rowBytes

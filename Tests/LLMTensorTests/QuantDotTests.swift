@@ -3,9 +3,9 @@ import LLMTensor
 import XCTest
 
 final class QuantDotTests: XCTestCase {
-    /// |dot − dotReference| ≤ 1e-5 · Σ|wᵢxᵢ|: both decode identical weights, so only the order of the
-    /// f32 additions differs; the bound is relative to the sum of magnitudes so that rows whose terms
-    /// cancel are judged fairly.
+    /// |dot − dotReference| ≤ 1e-5 · Σ|wᵢxᵢ|: the two differ in float rounding only (summation order,
+    /// and the fused kernel's folding of block biases into Σx), so the bound is relative to the sum of
+    /// magnitudes, which judges rows whose terms cancel fairly. (The kernels currently pass at 1e-6.)
     func assertDotsAgree(_ type: GGMLType, _ raw: [UInt8], _ x: [Float], count: Int, file: StaticString = #filePath, line: UInt = #line) {
         let w = QuantTestData.dequantReference(type, raw, count: count)
         let magnitude = zip(w, x).reduce(Float(0)) { $0 + abs($1.0 * $1.1) }
