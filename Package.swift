@@ -45,6 +45,7 @@ let package = Package(
         .testTarget(name: "LLMModelsTests", dependencies: ["LLMModels", "TestSupport"]),
         .testTarget(name: "LLMDropTests", dependencies: ["LLMDrop", "TestSupport"]),
         .testTarget(name: "LLMEvalTests", dependencies: ["LLMEval", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["llm-drop", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

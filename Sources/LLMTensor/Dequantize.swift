@@ -568,8 +568,10 @@ enum BlockDecode {
             let qh0 = p.loadUnaligned(fromByteOffset: 128 + 32 * n, as: SIMD16<UInt8>.self)
             let qh1 = p.loadUnaligned(fromByteOffset: 144 + 32 * n, as: SIMD16<UInt8>.self)
             @inline(__always) func sc(_ g: Int) -> Float { d * Float(p.load(fromByteOffset: 192 + 8 * n + g, as: Int8.self)) }
-            @inline(__always) func q(_ ql: SIMD16<UInt8>, _ qh: SIMD16<UInt8>, _ shift: UInt8) -> SIMD16<Float> {
-                floats(ql | (((qh &>> shift) & 3) &<< 4)) - 32  // exact
+            // ql | (bits shift…shift+1 of qh moved to 4…5), minus 32 (exact)
+            @inline(__always) func q(_ ql: SIMD16<UInt8>, _ qh: SIMD16<UInt8>, _ shift: Int) -> SIMD16<Float> {
+                let high = shift <= 4 ? qh &<< UInt8(4 - shift) : qh &>> UInt8(shift - 4)
+                return floats(ql | (high & 0x30)) - 32
             }
             let base = o + 128 * n
             sink.put(base, sc(0) * q(qlA0 & 0x0F, qh0, 0), sc(1) * q(qlA1 & 0x0F, qh1, 0))

@@ -107,8 +107,8 @@ final class TaskFileTests: XCTestCase {
         let item = TaskItem(id: "q", body: .multipleChoice(context: "Question: sun?\nAnswer:", choices: [" hot", " cold"], gold: 0))
         let requests = item.requests(prefix: try sampler.prefix(for: item, index: 0))
         XCTAssertEqual(requests.map(\.context), Array(repeating: """
-            Question: coal?
-            Answer: black
+            Question: snow?
+            Answer: white
 
             Question: sky?
             Answer: blue
@@ -118,9 +118,10 @@ final class TaskFileTests: XCTestCase {
             """, count: 2))
         XCTAssertEqual(requests.map(\.continuation), [" hot", " cold"])
         // The same seed and index give the same examples; another index another draw.
-        XCTAssertEqual(try sampler.examples(for: item, index: 0).map(\.id), ["d", "a"])
-        XCTAssertEqual(try sampler.examples(for: item, index: 0).map(\.id), ["d", "a"])
-        XCTAssertEqual(try sampler.examples(for: item, index: 1).map(\.id), ["d", "c"])
+        XCTAssertEqual(try sampler.examples(for: item, index: 0).map(\.id), ["c", "a"])
+        XCTAssertEqual(try sampler.examples(for: item, index: 0).map(\.id), ["c", "a"])
+        XCTAssertEqual(try sampler.examples(for: item, index: 1).map(\.id), ["c", "d"])
+        XCTAssertEqual(try FewShotSampler(pool: Self.pool, shots: 2, seed: 1235).examples(for: item, index: 0).map(\.id), ["b", "c"])
         XCTAssertEqual(try FewShotSampler(pool: Self.pool, shots: 0).prefix(for: item, index: 0), "")
     }
 

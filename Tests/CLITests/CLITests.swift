@@ -1,0 +1,129 @@
+// The `llm-drop` command as a user meets it: JSON contracts of each subcommand, and bad input that
+// must end in one clear sentence and a non-zero exit code, never a crash.
+import Foundation
+import LLMFormats
+import TestSupport
+import XCTest
+
+final class CLITests: XCTestCase {
+    var dir: URL!
+
+    override func setUpWithError() throws { dir = try makeTemporaryDirectory() }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+
+    struct Run { let status: Int32; let stdout: String; let stderr: String }
+
+    /// Runs the llm-drop binary built beside this test bundle.
+    func run(_ args: [String]) throws -> Run {
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("llm-drop")
+        let exe = FileManager.default.isExecutableFile(atPath: binary.path) ? binary
+            : Bundle.main.bundleURL.appendingPathComponent("llm-drop")
+        guard FileManager.default.isExecutableFile(atPath: exe.path) else { throw XCTSkip("llm-drop binary not found beside the tests (\(exe.path))") }
+        let p = Process()
+        p.executableURL = exe
+        p.arguments = args
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Run(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    func json(_ r: Run) throws -> [String: Any] {
+        XCTAssertEqual(r.status, 0, r.stderr)
+        return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], r.stdout)
+    }
+
+    /// A failure: non-zero exit, one "Error:" sentence containing `phrase`, no crash report.
+    func assertFails(_ args: [String], mentioning phrase: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let r = try run(args)
+        XCTAssertNotEqual(r.status, 0, "\(args) should fail", file: file, line: line)
+        XCTAssertLessThan(r.status, 128, "\(args) crashed (signal)", file: file, line: line)
+        XCTAssertTrue(r.stderr.contains(phrase), "\(args): stderr was \(r.stderr)", file: file, line: line)
+        XCTAssertFalse(r.stderr.contains("Fatal error") || r.stderr.contains("Stack dump"), r.stderr, file: file, line: line)
+    }
+
+    func testBadInputGivesOneClearSentence() throws {
+        let model = try TestPaths.smollm2()
+        let notGGUF = dir.appendingPathComponent("notes.txt")
+        try Data("just text".utf8).write(to: notGGUF)
+        let truncated = dir.appendingPathComponent("truncated.gguf")
+        try FileHandle(forReadingFrom: URL(fileURLWithPath: model)).readData(ofLength: 3_000_000).write(to: truncated)
+        try assertFails(["inspect", "/no/such/model.gguf"], mentioning: "does not exist")
+        try assertFails(["inspect", dir.path], mentioning: "is a directory")
+        try assertFails(["inspect", notGGUF.path], mentioning: "not a GGUF file")
+        try assertFails(["generate", truncated.path, "--prompt", "hi"], mentioning: "truncated")
+        try assertFails(["generate", model, "--prompt", "hi", "--threads", "0"], mentioning: "--threads must be at least 1")
+        try assertFails(["generate", model, "--prompt", String(repeating: "word ", count: 9000)], mentioning: "exceed the model's context length")
+        try assertFails(["perplexity", model, "--data", "/no/such.txt"], mentioning: "does not exist")
+        try assertFails(["drop", model, "--target", "attention", "--count", "0", "--calibration", "self"], mentioning: "--count must be at least 1")
+        try assertFails(["drop", model, "--target", "attention", "--count", "30", "--calibration", "self"], mentioning: "between 1 and 29")
+        try assertFails(["drop", model, "--target", "attention", "--count", "2", "--calibration", "self", "--output", model], mentioning: "is the input model")
+        try assertFails(["drop", model, "--target", "attention", "--count", "2", "--calibration", "self", "--output", "/no/such/dir/out.gguf"], mentioning: "does not exist")
+        let emptyText = dir.appendingPathComponent("empty.txt")
+        try Data().write(to: emptyText)
+        try assertFails(["score", model, "--calibration", emptyText.path], mentioning: "contains no text")
+        let plan = dir.appendingPathComponent("plan.json")
+        try Data(#"{"dropped_attention": [31], "dropped_mlp": [], "dropped_blocks": [], "target": "attention", "method": "one-shot", "layers": 30}"#.utf8).write(to: plan)
+        try assertFails(["generate", model, "--prompt", "hi", "--drop-plan", plan.path], mentioning: "out of range")
+    }
+
+    func testUnsupportedArchitecture() throws {
+        var w = GGUFWriter()
+        w.set("general.architecture", .string("falcon"))
+        let path = dir.appendingPathComponent("falcon.gguf").path
+        try w.write(to: path)
+        try assertFails(["inspect", path], mentioning: "architecture 'falcon' is not supported")
+    }
+
+    func testJSONContracts() throws {
+        let model = try TestPaths.smollm2()
+        let tok = try json(run(["tokenize", model, "The capital of France is", "--json"]))
+        XCTAssertEqual(tok["ids"] as? [Int], [504, 3575, 282, 4649, 314])
+
+        let gen = try json(run(["generate", model, "--prompt", "The capital of France is", "--max-tokens", "0", "--top-logits", "3", "--json"]))
+        XCTAssertEqual(gen["prompt_ids"] as? [Int], [504, 3575, 282, 4649, 314])
+        XCTAssertEqual(gen["text"] as? String, "")
+        let top = try XCTUnwrap(gen["top_logits"] as? [[String: Any]])
+        XCTAssertEqual(top.map { $0["id"] as? Int }, [7042, 260, 4528])
+        XCTAssertEqual(try XCTUnwrap(top[0]["logit"] as? Double), 17.3713, accuracy: 0.01)
+
+        let text = dir.appendingPathComponent("text.jsonl")
+        try Data((0..<20).map { #"{"text": "Document \#($0): the keepers trimmed the wicks each night and logged every passing ship."}"# }.joined(separator: "\n").utf8).write(to: text)
+        let ppl = try json(run(["perplexity", model, "--data", text.path, "--context", "64", "--json"]))
+        for key in ["perplexity", "stderr", "windows", "tokens", "tokens_per_second"] { XCTAssertNotNil(ppl[key], key) }
+        XCTAssertEqual(ppl["tokens"] as? Int, (ppl["windows"] as! Int) * 63)
+
+        let inspect = try json(run(["inspect", model, "--json"]))
+        XCTAssertEqual(inspect["architecture"] as? String, "llama")
+        XCTAssertEqual(inspect["layers"] as? Int, 30)
+        XCTAssertEqual(inspect["kv_cache_bytes_per_token"] as? Int, 30 * 2 * 3 * 64 * 4)
+        XCTAssertEqual((inspect["tensors"] as? [Any])?.count, 272)
+    }
+
+    /// score → drop --scores → pruned GGUF → inspect: the whole method through the command line.
+    func testScoreDropInspect() throws {
+        let model = try TestPaths.smollm2()
+        let calibration = try TestPaths.sharedFile("data/c4_demo.json").path
+        let scores = dir.appendingPathComponent("scores.json").path
+        let s = try json(run(["score", model, "--calibration", calibration, "--samples", "4", "--seq-len", "64", "--output", scores, "--json"]))
+        XCTAssertEqual((s["attention"] as? [Any])?.count, 30)
+        XCTAssertEqual(s["tokens"] as? Int, 256)
+        XCTAssertEqual(s["sampling"] as? String, "blocks")
+        let out = dir.appendingPathComponent("pruned.gguf").path
+        let planOut = dir.appendingPathComponent("plan.json").path
+        let d = try json(run(["drop", model, "--target", "attention", "--count", "3", "--scores", scores, "--output", out, "--plan-out", planOut, "--json"]))
+        let dropped = try XCTUnwrap(d["dropped_attention"] as? [Int])
+        XCTAssertEqual(dropped.count, 3)
+        let inspect = try json(run(["inspect", out, "--json"]))
+        XCTAssertEqual(inspect["architecture"] as? String, "deci")
+        XCTAssertEqual(inspect["dropped_attention"] as? [Int], dropped)
+        XCTAssertEqual(inspect["kv_cache_bytes_per_token"] as? Int, 27 * 2 * 3 * 64 * 4)
+        // The saved plan applies at load and gives the pruned file's logits exactly.
+        let a = try json(run(["generate", out, "--prompt", "The capital of France is", "--max-tokens", "0", "--top-logits", "5", "--json"]))
+        let b = try json(run(["generate", model, "--drop-plan", planOut, "--prompt", "The capital of France is", "--max-tokens", "0", "--top-logits", "5", "--json"]))
+        XCTAssertEqual(a["top_logits"] as? [[String: Double]], b["top_logits"] as? [[String: Double]])
+    }
+}
