@@ -156,7 +156,7 @@ public struct TaskFile: Sendable {
 
     /// Reads `path`. `format` nil: taken from the first JSON object's fields. `strict`: the first bad
     /// line throws `TaskFileError.invalidLine`; otherwise bad lines are skipped and listed in `problems`.
-    /// `limit`: keep the first `limit` valid items (lines after them are not read).
+    /// `limit`: keep the first `limit` valid items (lines after them are not parsed).
     public init(path: String, format: TaskFormat? = nil, strict: Bool = false, limit: Int? = nil) throws {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue else {

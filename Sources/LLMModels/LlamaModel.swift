@@ -327,20 +327,23 @@ public final class LlamaModel: @unchecked Sendable {
                 (keys, values) = (ws.k + s.row * kw, ws.v + s.row * kw)
             }
             let start = cache == nil ? 0 : s.position   // position of this call's first query among the keys
-            let T = s.count, L = start + T
-            for h in 0..<H {
-                let g = h / (H / G)
-                // scores: [T, L] = q_h · k_gᵀ / √Dh
-                BLAS.gemm(ws.q + s.row * qw + h * Dh, lda: qw, keys + g * Dh, ldb: kw, transB: true,
-                          ws.scores, ldc: L, m: T, n: L, k: Dh, alpha: scale)
-                for t in 0..<T {
-                    let row = ws.scores + t * L, visible = start + t + 1
-                    Kernels.softmax(row, visible)
-                    (row + visible).update(repeating: 0, count: L - visible)
+            // Queries go in tiles so that each tile only multiplies against the keys it can see.
+            for t0 in stride(from: 0, to: s.count, by: Workspace.queryTile) {
+                let T = min(s.count - t0, Workspace.queryTile), L = start + t0 + T
+                let q = ws.q + (s.row + t0) * qw, out = ws.attn + (s.row + t0) * qw
+                for h in 0..<H {
+                    let g = h / (H / G)
+                    // scores: [T, L] = q_h · k_gᵀ / √Dh
+                    BLAS.gemm(q + h * Dh, lda: qw, keys + g * Dh, ldb: kw, transB: true,
+                              ws.scores, ldc: L, m: T, n: L, k: Dh, alpha: scale)
+                    for t in 0..<T {
+                        let row = ws.scores + t * L, visible = start + t0 + t + 1
+                        Kernels.softmax(row, visible)
+                        (row + visible).update(repeating: 0, count: L - visible)
+                    }
+                    // out_h: [T, Dh] = scores · v_g
+                    BLAS.gemm(ws.scores, lda: L, values + g * Dh, ldb: kw, out + h * Dh, ldc: qw, m: T, n: Dh, k: L)
                 }
-                // out_h: [T, Dh] = scores · v_g
-                BLAS.gemm(ws.scores, lda: L, values + g * Dh, ldb: kw,
-                          ws.attn + s.row * qw + h * Dh, ldc: qw, m: T, n: Dh, k: L)
             }
         }
         a.o.apply(ws.attn, m: R, ws.proj, scratch: ws.weights, pool: pool)  // proj: [R, D]
@@ -349,6 +352,8 @@ public final class LlamaModel: @unchecked Sendable {
 
 /// Scratch buffers of one forward call, allocated once per call (none inside the token loop).
 final class Workspace {
+    /// Queries per attention tile.
+    static let queryTile = 128
     let rows: Int
     let x, xn, proj, q, k, v, attn, gate, up, scores, cos, sin: UnsafeMutablePointer<Float>
     let weights: UnsafeMutablePointer<Float>?
@@ -372,7 +377,7 @@ final class Workspace {
         x = buf(R * D); xn = buf(R * D); proj = buf(R * D)
         q = buf(R * maxQ); k = buf(R * maxKV); v = buf(R * maxKV); attn = buf(R * maxQ)
         gate = buf(R * maxF); up = buf(R * maxF)
-        scores = buf(maxT * maxL)
+        scores = buf(min(maxT, Self.queryTile) * maxL)
         cos = buf(R * model.inverseFrequencies.count); sin = buf(R * model.inverseFrequencies.count)
         weights = model.scratchFloats > 0 ? buf(model.scratchFloats, zeroed: false) : nil
         self.all = all

@@ -121,7 +121,7 @@ final class TaskFileTests: XCTestCase {
         XCTAssertEqual(try sampler.examples(for: item, index: 0).map(\.id), ["c", "a"])
         XCTAssertEqual(try sampler.examples(for: item, index: 0).map(\.id), ["c", "a"])
         XCTAssertEqual(try sampler.examples(for: item, index: 1).map(\.id), ["c", "d"])
-        XCTAssertEqual(try FewShotSampler(pool: Self.pool, shots: 2, seed: 1235).examples(for: item, index: 0).map(\.id), ["b", "c"])
+        XCTAssertEqual(try FewShotSampler(pool: Self.pool, shots: 2, seed: 1235).examples(for: item, index: 0).map(\.id), ["d", "c"])
         XCTAssertEqual(try FewShotSampler(pool: Self.pool, shots: 0).prefix(for: item, index: 0), "")
     }
 
