@@ -1,82 +1,123 @@
-// Speed and memory of a model: prefill tokens/s for prompts of given lengths, decode tokens/s over a
-// run of generated tokens (greedy, EOS ignored), KV-cache bytes and peak resident memory.
+// Speed and memory, in the spirit of llama-bench and the paper's benchmark: prefill tokens/s per
+// prompt length (median over repetitions), decode tokens/s (median per-token time over all generated
+// tokens, greedy, EOS ignored), KV-cache bytes at the end, peak resident memory. Several variants of
+// a model (e.g. original and dropped) are measured interleaved in one run, so that machine noise
+// hits them alike and their ratios are fair.
 import Foundation
 import LLMModels
+import LLMTokenizer
 
-public struct SpeedResult: Sendable, Codable, Equatable {
+public struct SpeedRun: Sendable, Codable, Equatable {
+    public var model: String
+    /// The drop plan of this variant, or nil for the model as loaded.
+    public var plan: String?
     public var promptTokens: Int
     public var prefillTokensPerSecond: Double
-    public var decodeTokens: Int
-    public var decodeTokensPerSecond: Double
-    /// KV cache in use after prefill and decode.
+    /// Tokens generated after the prompt (0: prefill only).
+    public var genTokens: Int
+    public var decodeTokensPerSecond: Double?
+    /// KV cache in use after prefill and generation.
     public var kvCacheBytes: Int
+    public var peakRSSBytes: Int
 
     enum CodingKeys: String, CodingKey {
+        case model, plan
         case promptTokens = "prompt_tokens"
         case prefillTokensPerSecond = "prefill_tokens_per_second"
-        case decodeTokens = "decode_tokens"
+        case genTokens = "gen_tokens"
         case decodeTokensPerSecond = "decode_tokens_per_second"
         case kvCacheBytes = "kv_cache_bytes"
+        case peakRSSBytes = "peak_rss_bytes"
+    }
+}
+
+public struct BenchVariant {
+    public let model: LlamaModel
+    public let name: String
+    public let plan: String?
+
+    public init(model: LlamaModel, name: String, plan: String?) {
+        self.model = model
+        self.name = name
+        self.plan = plan
     }
 }
 
 public struct SpeedBenchmark {
-    public let model: LlamaModel
-    /// Timed repetitions per measurement; the median is reported.
     public let repetitions: Int
 
-    public init(model: LlamaModel, repetitions: Int = 3) {
-        self.model = model
+    public init(repetitions: Int = 3) {
         self.repetitions = max(1, repetitions)
     }
 
     /// A deterministic prompt of exactly `count` tokens: ordinary English text, repeated as needed.
-    public func prompt(tokens count: Int) -> [Int] {
+    public static func prompt(tokens count: Int, tokenizer: any Tokenizer) -> [Int] {
         let text = "The history of the lighthouse is a story of engineering, weather and patience. Keepers "
             + "trimmed the wicks each night, polished the lenses and logged every passing ship. "
-        let ids = model.tokenizer.encode(text, addSpecialTokens: false)
+        let ids = tokenizer.encode(text, addSpecialTokens: false)
         return (0..<count).map { ids[$0 % ids.count] }
     }
 
-    /// Median of the seconds `body` reports over the repetitions, after one untimed warm-up.
-    private func median(_ body: () throws -> Double) rethrows -> Double {
-        _ = try body()
-        var times: [Double] = []
-        for _ in 0..<repetitions { times.append(try body()) }
-        return times.sorted()[times.count / 2]
-    }
-
-    private func seconds(_ body: () throws -> Void) rethrows -> Double {
+    static func seconds(_ body: () throws -> Void) rethrows -> Double {
         let clock = ContinuousClock()
         let t0 = clock.now
         try body()
         return (clock.now - t0) / .seconds(1)
     }
 
-    /// Prefill of a `promptTokens` prompt, then `decodeTokens` single-token steps after it.
-    public func run(promptTokens: Int, decodeTokens: Int) throws -> SpeedResult {
-        let prompt = prompt(tokens: promptTokens)
-        let prefill = try median {
-            let cache = try model.makeCache(capacity: promptTokens)
-            return try seconds { _ = try model.forward(appending: prompt, to: cache, logits: .last) }
-        }
-        var kvBytes = 0
-        let decode = decodeTokens == 0 ? 0 : try median {
-            let cache = try model.makeCache(capacity: promptTokens + decodeTokens)
-            var logits = try model.forward(appending: prompt, to: cache, logits: .last).storage
-            let s = try seconds {
-                for _ in 0..<decodeTokens {
-                    let next = logits.indices.max { logits[$0] < logits[$1] }!
-                    logits = try model.forward(appending: [next], to: cache, logits: .last).storage
+    static func median(_ xs: [Double]) -> Double {
+        let s = xs.sorted()
+        return s.isEmpty ? 0 : s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+    }
+
+    /// Measures every variant at every prompt length, and decoding `genTokens` tokens after the first
+    /// prompt length; one untimed warm-up per variant, then the repetitions interleaved.
+    public func run(_ variants: [BenchVariant], promptLengths: [Int], genTokens: Int,
+                    progress: ((String) -> Void)? = nil) throws -> [SpeedRun] {
+        var prefill = Array(repeating: Array(repeating: [Double](), count: promptLengths.count), count: variants.count)
+        var decode = Array(repeating: [Double](), count: variants.count)
+        var kvBytes = Array(repeating: Array(repeating: 0, count: promptLengths.count), count: variants.count)
+        for v in variants { _ = try v.model.forward([Self.prompt(tokens: 16, tokenizer: v.model.tokenizer)], logits: .last) }
+        for rep in 1...repetitions {
+            for (i, n) in promptLengths.enumerated() {
+                for (j, v) in variants.enumerated() {
+                    progress?("repetition \(rep)/\(repetitions): \(v.name), prefill \(n) tokens")
+                    let prompt = Self.prompt(tokens: n, tokenizer: v.model.tokenizer)
+                    let cache = try v.model.makeCache(capacity: n + (i == 0 ? genTokens : 0))
+                    var logits: [Float] = []
+                    prefill[j][i].append(try Self.seconds { logits = try v.model.forward(appending: prompt, to: cache, logits: .last).storage })
+                    if i == 0 && genTokens > 0 {
+                        progress?("repetition \(rep)/\(repetitions): \(v.name), decode \(genTokens) tokens")
+                        decode[j] += try decodeTimes(v.model, cache: cache, logits: logits, count: genTokens)
+                    }
+                    kvBytes[j][i] = cache.usedBytes
                 }
             }
-            kvBytes = cache.usedBytes
-            return s
         }
-        return SpeedResult(promptTokens: promptTokens, prefillTokensPerSecond: Double(promptTokens) / prefill,
-                           decodeTokens: decodeTokens,
-                           decodeTokensPerSecond: decodeTokens > 0 ? Double(decodeTokens) / decode : 0,
-                           kvCacheBytes: kvBytes)
+        let rss = peakResidentBytes()
+        var runs: [SpeedRun] = []
+        for (j, v) in variants.enumerated() {
+            for (i, n) in promptLengths.enumerated() {
+                let decodes = i == 0 && genTokens > 0
+                runs.append(SpeedRun(model: v.name, plan: v.plan, promptTokens: n,
+                                     prefillTokensPerSecond: Double(n) / Self.median(prefill[j][i]),
+                                     genTokens: decodes ? genTokens : 0,
+                                     decodeTokensPerSecond: decodes ? 1 / Self.median(decode[j]) : nil,
+                                     kvCacheBytes: kvBytes[j][i], peakRSSBytes: rss))
+            }
+        }
+        return runs
+    }
+
+    /// Seconds of each single-token step of greedy decoding, continuing `cache` from its last `logits`.
+    func decodeTimes(_ model: LlamaModel, cache: KVCache, logits: [Float], count: Int) throws -> [Double] {
+        var logits = logits
+        var times: [Double] = []
+        for _ in 0..<count {
+            let next = logits.indices.max { logits[$0] < logits[$1] }!
+            times.append(try Self.seconds { logits = try model.forward(appending: [next], to: cache, logits: .last).storage })
+        }
+        return times
     }
 }
 
@@ -85,12 +126,9 @@ public func peakResidentBytes() -> Int {
     var usage = rusage()
     #if os(Linux)
     getrusage(RUSAGE_SELF.rawValue, &usage)
-    #else
-    getrusage(RUSAGE_SELF, &usage)
-    #endif
-    #if os(Linux)
     return Int(usage.ru_maxrss) * 1024
     #else
+    getrusage(RUSAGE_SELF, &usage)
     return Int(usage.ru_maxrss)
     #endif
 }

@@ -1,4 +1,5 @@
-// `llm-drop bench MODEL`: prefill and decode speed, KV cache and peak memory.
+// `llm-drop bench MODEL [--drop-plan PLAN] [--baseline]`: prefill and decode speed, KV cache and peak
+// memory; with --baseline the original and the dropped model are measured interleaved, with ratios.
 import ArgumentParser
 import Foundation
 import LLMEval
@@ -9,13 +10,16 @@ struct Bench: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
 
+    @Flag(help: "With --drop-plan: also measure the original model, interleaved, and print the speedups.")
+    var baseline = false
+
     @Option(help: "Prompt lengths to prefill, comma-separated.")
     var promptTokens = "128,512"
 
-    @Option(help: "Tokens to decode after the first prompt.")
-    var decodeTokens = 128
+    @Option(help: "Tokens to generate after the first prompt length (decode speed).")
+    var genTokens = 128
 
-    @Option(help: "Timed repetitions per figure (the median is reported).")
+    @Option(help: "Timed repetitions per figure (medians are reported).")
     var repetitions = 3
 
     @OptionGroup var output: OutputOptions
@@ -27,49 +31,59 @@ struct Bench: ParsableCommand {
         guard !parts.isEmpty, lengths.count == parts.count, lengths.allSatisfy({ $0 >= 1 }) else {
             throw ValidationError("--prompt-tokens must be positive integers separated by commas (got '\(promptTokens)')")
         }
-        guard decodeTokens >= 0 else { throw ValidationError("--decode-tokens must be 0 or more (got \(decodeTokens))") }
+        guard genTokens >= 0 else { throw ValidationError("--gen-tokens must be 0 or more (got \(genTokens))") }
         guard repetitions >= 1 else { throw ValidationError("--repetitions must be at least 1 (got \(repetitions))") }
+        if baseline && modelOptions.dropPlan == nil { throw ValidationError("--baseline compares with a dropped model; pass --drop-plan PLAN too") }
     }
 
     func run() throws {
-        let model = try modelOptions.load()
-        for n in lengths where n + decodeTokens > model.config.contextLength {
-            throw ModelError.contextOverflow(tokens: n + decodeTokens, contextLength: model.config.contextLength)
-        }
-        let bench = SpeedBenchmark(model: model, repetitions: repetitions)
-        var results: [SpeedResult] = []
-        for (i, n) in lengths.enumerated() {
-            Log.info("benchmarking prompt of \(n) tokens\(i == 0 && decodeTokens > 0 ? " + \(decodeTokens) decoded" : "")")
-            results.append(try bench.run(promptTokens: n, decodeTokens: i == 0 ? decodeTokens : 0))
-        }
-        let rss = peakResidentBytes()
-        if output.json {
-            try printJSON([
-                "model": modelOptions.model,
-                "threads": modelOptions.threads,
-                "runs": results.map { r -> [String: Any] in
-                    var d: [String: Any] = ["prompt_tokens": r.promptTokens, "prefill_tokens_per_second": r.prefillTokensPerSecond]
-                    if r.decodeTokens > 0 {
-                        d["decode_tokens"] = r.decodeTokens
-                        d["decode_tokens_per_second"] = r.decodeTokensPerSecond
-                        d["kv_cache_bytes"] = r.kvCacheBytes
-                    }
-                    return d
-                },
-                "kv_cache_bytes_per_token": model.kvCacheBytesPerToken,
-                "peak_rss_bytes": rss,
-            ])
+        var variants: [BenchVariant]
+        if baseline {
+            // One load: the dropped model shares the original's weights, only the plan differs.
+            let (original, plan) = try modelOptions.loadOriginal()
+            variants = [BenchVariant(model: original, name: modelOptions.model, plan: nil),
+                        BenchVariant(model: try original.removing(plan ?? .full(layers: original.layerCount)), name: modelOptions.model, plan: modelOptions.dropPlan)]
         } else {
-            print("model \(modelOptions.model), \(modelOptions.threads) threads")
-            print("what                      tokens/s")
-            for r in results {
-                print(String(format: "prefill %4d tokens       %8.1f", r.promptTokens, r.prefillTokensPerSecond))
-                if r.decodeTokens > 0 {
-                    print(String(format: "decode  %4d tokens       %8.1f", r.decodeTokens, r.decodeTokensPerSecond))
-                }
-            }
-            print("KV cache per token        \(Format.bytes(model.kvCacheBytesPerToken))")
-            print("peak RSS                  \(Format.bytes(rss))")
+            variants = [BenchVariant(model: try modelOptions.load(), name: modelOptions.model, plan: modelOptions.dropPlan)]
         }
+        let context = variants[0].model.config.contextLength
+        for n in lengths where n + genTokens > context {
+            throw ModelError.contextOverflow(tokens: n + genTokens, contextLength: context)
+        }
+        let runs = try SpeedBenchmark(repetitions: repetitions).run(variants, promptLengths: lengths, genTokens: genTokens) { Log.info($0) }
+        let speedup = baseline ? Self.speedup(runs, lengths: lengths) : nil
+        if output.json {
+            var json: [String: Any] = ["runs": try JSONSerialization.jsonObject(with: JSONEncoder().encode(runs)), "threads": modelOptions.threads]
+            if let speedup { json["speedup"] = speedup }
+            try printJSON(json)
+            return
+        }
+        print("threads \(modelOptions.threads), \(repetitions) repetitions, medians")
+        let table = [["model", "prompt", "prefill tok/s", "decode tok/s", "KV cache", "peak RSS"]] + runs.map { r in
+            [r.plan.map { "dropped (\(URL(fileURLWithPath: $0).lastPathComponent))" } ?? "original", "\(r.promptTokens)",
+             String(format: "%.1f", r.prefillTokensPerSecond), r.decodeTokensPerSecond.map { String(format: "%.1f", $0) } ?? "-",
+             Format.bytes(r.kvCacheBytes), Format.bytes(r.peakRSSBytes)]
+        }
+        print(Format.table(table))
+        if let speedup {
+            print("")
+            print(Format.table([["ratio (dropped / original)", "value"]] + speedup.sorted { $0.key < $1.key }.map { [$0.key, String(format: "%.3f", $0.value)] }))
+        }
+    }
+
+    /// Ratios dropped / original: prefill per prompt length, decode, and the KV-cache saving (fraction).
+    static func speedup(_ runs: [SpeedRun], lengths: [Int]) -> [String: Double] {
+        var out: [String: Double] = [:]
+        let original = runs.filter { $0.plan == nil }, dropped = runs.filter { $0.plan != nil }
+        for n in lengths {
+            if let a = original.first(where: { $0.promptTokens == n }), let b = dropped.first(where: { $0.promptTokens == n }) {
+                out["prefill_\(n)"] = b.prefillTokensPerSecond / a.prefillTokensPerSecond
+            }
+        }
+        if let a = original.first(where: { $0.decodeTokensPerSecond != nil }), let b = dropped.first(where: { $0.decodeTokensPerSecond != nil }) {
+            out["decode"] = b.decodeTokensPerSecond! / a.decodeTokensPerSecond!
+            out["kv_cache_saving"] = a.kvCacheBytes > 0 ? 1 - Double(b.kvCacheBytes) / Double(a.kvCacheBytes) : 0
+        }
+        return out
     }
 }

@@ -21,15 +21,28 @@ struct ModelOptions: ParsableArguments {
     }
 
     func load() throws -> LlamaModel {
-        let start = ContinuousClock.now
+        let (file, plan) = try openWithPlan()
+        return try timedLoad { try LlamaModel(file: file, options: LoadOptions(threads: threads, plan: plan)) }
+    }
+
+    /// The model as stored, and the --drop-plan removals for it (not applied): for comparing the two
+    /// with shared weights.
+    func loadOriginal() throws -> (LlamaModel, LayerPlan?) {
+        let (file, plan) = try openWithPlan()
+        return (try timedLoad { try LlamaModel(file: file, options: LoadOptions(threads: threads)) }, plan)
+    }
+
+    private func openWithPlan() throws -> (GGUFFile, LayerPlan?) {
         let file = try GGUFFile(path: model)
-        var plan: LayerPlan?
-        if let dropPlan {
-            plan = try PlanFile.load(path: dropPlan, layers: LlamaConfig(file: file).layerCount)
-        }
-        let model = try LlamaModel(file: file, options: LoadOptions(threads: threads, plan: plan))
-        Log.info("loaded \(URL(fileURLWithPath: self.model).lastPathComponent) in \(Format.seconds(ContinuousClock.now - start))")
-        return model
+        guard let dropPlan else { return (file, nil) }
+        return (file, try PlanFile.load(path: dropPlan, layers: LlamaConfig(file: file).layerCount))
+    }
+
+    private func timedLoad(_ body: () throws -> LlamaModel) rethrows -> LlamaModel {
+        let start = ContinuousClock.now
+        let m = try body()
+        Log.info("loaded \(URL(fileURLWithPath: model).lastPathComponent)\(dropPlan.map { " with plan \($0)" } ?? "") in \(Format.seconds(ContinuousClock.now - start))")
+        return m
     }
 }
 

@@ -15,6 +15,17 @@ enum Format {
         while v >= 1024 && u < units.count - 1 { v /= 1024; u += 1 }
         return u == 0 ? "\(n) B" : String(format: "%.1f %@", v, units[u])
     }
+    /// Rows of cells as aligned columns (first column left-aligned, the rest right-aligned).
+    static func table(_ rows: [[String]]) -> String {
+        let widths = (0..<(rows.map(\.count).max() ?? 0)).map { c in rows.map { c < $0.count ? $0[c].count : 0 }.max() ?? 0 }
+        return rows.map { row in
+            row.enumerated().map { c, cell in
+                let pad = String(repeating: " ", count: widths[c] - cell.count)
+                return c == 0 ? cell + pad : pad + cell
+            }.joined(separator: "  ")
+        }.joined(separator: "\n")
+    }
+
     static func count(_ n: Int) -> String {
         n >= 1_000_000_000 ? String(format: "%.2fB", Double(n) / 1e9)
             : n >= 1_000_000 ? String(format: "%.1fM", Double(n) / 1e6) : "\(n)"
