@@ -1,0 +1,90 @@
+// How far a dropped model is from the original, token by token on the same windows (as llama.cpp's
+// --kl-divergence): mean KL(original ‖ dropped) of the next-token distributions with its standard
+// error, how often both pick the same top-1 token, and both perplexities. Needs no labels, so it
+// works on self-generated text too.
+import Foundation
+import LLMModels
+import LLMTensor
+
+public struct DivergenceResult: Sendable, Codable, Equatable {
+    public var meanKL: Double
+    public var klStderr: Double
+    /// Fraction of positions where both models' argmax agree.
+    public var top1Agreement: Double
+    public var perplexityOriginal: Double
+    public var perplexityDropped: Double
+    public var perplexityRatio: Double
+    public var tokens: Int
+    public var windows: Int
+
+    enum CodingKeys: String, CodingKey {
+        case meanKL = "mean_kl", klStderr = "kl_stderr", top1Agreement = "top1_agreement"
+        case perplexityOriginal = "perplexity_original", perplexityDropped = "perplexity_dropped"
+        case perplexityRatio = "perplexity_ratio", tokens, windows
+    }
+}
+
+public struct DivergenceEvaluator {
+    public let original: LlamaModel
+    public let dropped: LlamaModel
+    /// Rows per batched forward call.
+    public let rowsPerBatch: Int
+
+    public init(original: LlamaModel, dropped: LlamaModel, rowsPerBatch: Int = 1024) {
+        self.original = original
+        self.dropped = dropped
+        self.rowsPerBatch = max(1, rowsPerBatch)
+    }
+
+    /// Compares the models on `windows` (each evaluated on its own; every position after the first predicted).
+    public func evaluate(windows: [[Int]], progress: ((Int, Int) -> Void)? = nil) throws -> DivergenceResult {
+        var kl: [Double] = [], agree = 0, nllP = 0.0, nllQ = 0.0
+        var start = 0
+        while start < windows.count {
+            var end = start, rows = 0
+            while end < windows.count && (end == start || rows + windows[end].count <= rowsPerBatch) { rows += windows[end].count; end += 1 }
+            let batch = Array(windows[start..<end])
+            let p = try original.forward(batch, logits: .all), q = try dropped.forward(batch, logits: .all)
+            var row = 0
+            for w in batch {
+                for t in 0..<(w.count - 1) {
+                    let c = Self.compare(p, q, row: row + t, target: w[t + 1])
+                    kl.append(c.kl)
+                    agree += c.agree ? 1 : 0
+                    nllP += c.nllP
+                    nllQ += c.nllQ
+                }
+                row += w.count
+            }
+            start = end
+            progress?(start, windows.count)
+        }
+        let n = Double(kl.count)
+        let mean = kl.reduce(0, +) / n
+        let variance = kl.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / max(n - 1, 1)
+        let pplP = Foundation.exp(nllP / n), pplQ = Foundation.exp(nllQ / n)
+        return DivergenceResult(meanKL: mean, klStderr: (variance / n).squareRoot(), top1Agreement: Double(agree) / n,
+                                perplexityOriginal: pplP, perplexityDropped: pplQ, perplexityRatio: pplQ / pplP,
+                                tokens: kl.count, windows: windows.count)
+    }
+
+    /// KL(p ‖ q) of one row's next-token distributions (Float64), top-1 agreement, and both NLLs of `target`.
+    static func compare(_ p: Matrix, _ q: Matrix, row: Int, target: Int) -> (kl: Double, agree: Bool, nllP: Double, nllQ: Double) {
+        p.storage.withUnsafeBufferPointer { pb in
+            q.storage.withUnsafeBufferPointer { qb in
+                let V = p.cols
+                let a = pb.baseAddress! + row * V, b = qb.baseAddress! + row * V
+                let lseA = Kernels.logSumExp(a, V), lseB = Kernels.logSumExp(b, V)
+                var kl = 0.0
+                var argA = 0, argB = 0
+                for i in 0..<V {
+                    let la = Double(a[i]) - lseA, lb = Double(b[i]) - lseB
+                    kl += Foundation.exp(la) * (la - lb)
+                    if a[i] > a[argA] { argA = i }
+                    if b[i] > b[argB] { argB = i }
+                }
+                return (max(kl, 0), argA == argB, lseA - Double(a[target]), lseB - Double(b[target]))
+            }
+        }
+    }
+}
