@@ -34,11 +34,15 @@ model:
 models:
 	@scripts/fetch-models.sh smollm2 gemma3 >/dev/null
 
+# The main job on the default model, with no dataset: drop a quarter of the attention layers chosen
+# on self-generated calibration text, then compare divergence, perplexity and speed before/after.
 demo: build model
-	$(BIN) inspect "$(MODEL)"
+	@mkdir -p out
+	$(BIN) inspect "$(MODEL)" | head -n 17
 	$(BIN) generate "$(MODEL)" --prompt "The capital of France is" --max-tokens 24
-	$(BIN) perplexity "$(MODEL)" --data ../shared/data/c4_demo.json --max-windows 8 2>/dev/null \
-		|| $(BIN) perplexity "$(MODEL)" --data README.md --context 128
+	$(BIN) run "$(MODEL)" --target attention --calibration self --samples 16 --seq-len 128 \
+		--context 128 --max-windows 8 --gen-tokens 64 --output out/demo-attention-drop.gguf \
+		--plan-out out/demo-plan.json --report out/demo-report.json
 
 bench: build model
 	$(BIN) bench "$(MODEL)" --threads 2

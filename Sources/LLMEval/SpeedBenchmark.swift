@@ -81,13 +81,13 @@ public struct SpeedBenchmark {
         for rep in 1...repetitions {
             for (i, n) in promptLengths.enumerated() {
                 for (j, v) in variants.enumerated() {
-                    progress?("repetition \(rep)/\(repetitions): \(v.name), prefill \(n) tokens")
+                    progress?("repetition \(rep)/\(repetitions): \(v.plan == nil ? "original" : "dropped") model, prefill \(n) tokens")
                     let prompt = Self.prompt(tokens: n, tokenizer: v.model.tokenizer)
                     let cache = try v.model.makeCache(capacity: n + (i == 0 ? genTokens : 0))
                     var logits: [Float] = []
                     prefill[j][i].append(try Self.seconds { logits = try v.model.forward(appending: prompt, to: cache, logits: .last).storage })
                     if i == 0 && genTokens > 0 {
-                        progress?("repetition \(rep)/\(repetitions): \(v.name), decode \(genTokens) tokens")
+                        progress?("repetition \(rep)/\(repetitions): \(v.plan == nil ? "original" : "dropped") model, decode \(genTokens) tokens")
                         decode[j] += try decodeTimes(v.model, cache: cache, logits: logits, count: genTokens)
                     }
                     kvBytes[j][i] = cache.usedBytes

@@ -265,8 +265,8 @@ func halfToFloat(_ h: UInt16) -> Float {
     return Float(bitPattern: bits | sign)
 }
 
-/// Lookup tables of the block decoders, built once.
-struct DecodeTables {
+/// Lookup tables of the block decoders, built once and read-only afterwards (hence Sendable).
+struct DecodeTables: @unchecked Sendable {
     /// All 65536 halves as floats (256 KiB), filled by `halfToFloat`: the kernels read their f16
     /// scales here with one load instead of a dozen integer operations (ggml keeps the same table,
     /// `ggml_table_f32_f16`, for CPUs without F16C).
@@ -286,7 +286,7 @@ struct DecodeTables {
     }
 }
 
-nonisolated(unsafe) let decodeTables = DecodeTables.make()
+let decodeTables = DecodeTables.make()
 
 /// Sixteen halves at once, same rules as the scalar `halfToFloat`. Lanes are selected with sign-bit
 /// masks computed arithmetically: Swift's SIMD comparisons and `replacing(with:where:)` are written

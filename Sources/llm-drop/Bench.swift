@@ -51,7 +51,7 @@ struct Bench: ParsableCommand {
             throw ModelError.contextOverflow(tokens: n + genTokens, contextLength: context)
         }
         let runs = try SpeedBenchmark(repetitions: repetitions).run(variants, promptLengths: lengths, genTokens: genTokens) { Log.info($0) }
-        let speedup = baseline ? Self.speedup(runs, lengths: lengths) : nil
+        let speedup = baseline ? SpeedComparison.speedup(runs) : nil
         if output.json {
             var json: [String: Any] = ["runs": try JSONSerialization.jsonObject(with: JSONEncoder().encode(runs)), "threads": modelOptions.threads]
             if let speedup { json["speedup"] = speedup }
@@ -69,21 +69,5 @@ struct Bench: ParsableCommand {
             print("")
             print(Format.table([["ratio (dropped / original)", "value"]] + speedup.sorted { $0.key < $1.key }.map { [$0.key, String(format: "%.3f", $0.value)] }))
         }
-    }
-
-    /// Ratios dropped / original: prefill per prompt length, decode, and the KV-cache saving (fraction).
-    static func speedup(_ runs: [SpeedRun], lengths: [Int]) -> [String: Double] {
-        var out: [String: Double] = [:]
-        let original = runs.filter { $0.plan == nil }, dropped = runs.filter { $0.plan != nil }
-        for n in lengths {
-            if let a = original.first(where: { $0.promptTokens == n }), let b = dropped.first(where: { $0.promptTokens == n }) {
-                out["prefill_\(n)"] = b.prefillTokensPerSecond / a.prefillTokensPerSecond
-            }
-        }
-        if let a = original.first(where: { $0.decodeTokensPerSecond != nil }), let b = dropped.first(where: { $0.decodeTokensPerSecond != nil }) {
-            out["decode"] = b.decodeTokensPerSecond! / a.decodeTokensPerSecond!
-            out["kv_cache_saving"] = a.kvCacheBytes > 0 ? 1 - Double(b.kvCacheBytes) / Double(a.kvCacheBytes) : 0
-        }
-        return out
     }
 }
