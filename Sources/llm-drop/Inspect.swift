@@ -1,6 +1,7 @@
 // `llm-drop inspect MODEL`: architecture, hyper-parameters, tensors, parameter count, tokenizer.
 import ArgumentParser
 import Foundation
+import LLMDrop
 import LLMFormats
 import LLMModels
 import LLMTokenizer
@@ -11,12 +12,16 @@ struct Inspect: ParsableCommand {
     @Argument(help: "Path of a GGUF model file.")
     var model: String
 
+    @Option(help: "Also show what a drop plan (ours or an LLM-Drop config.json) removes.")
+    var dropPlan: String?
+
     @OptionGroup var output: OutputOptions
 
     func run() throws {
         let file = try GGUFFile(path: model)
         let config = try LlamaConfig(file: file)
-        let plan = try config.filePlan(file)
+        let filePlan = try config.filePlan(file)
+        let plan = try dropPlan.map { try filePlan.intersected(with: PlanFile.load(path: $0, layers: config.layerCount)) } ?? filePlan
         let tokenizer = try loadTokenizer(from: file)
         let parameters = file.tensors.reduce(0) { $0 + $1.elementCount }
         let uniform = Set(config.heads).count == 1 && Set(config.kvHeads).count == 1 && Set(config.ffnLength).count == 1
@@ -50,7 +55,9 @@ struct Inspect: ParsableCommand {
                 ] as [String: Any],
                 "dropped_attention": plan.droppedAttention,
                 "dropped_mlp": plan.droppedMLP,
+                "dropped_blocks": plan.droppedBlocks,
                 "kv_cache_bytes_per_token": config.kvCacheBytesPerToken(plan: plan),
+                "kv_cache_bytes_per_token_without_plan": config.kvCacheBytesPerToken(plan: filePlan),
                 "tensors": file.tensors.map { ["name": $0.name, "type": $0.type.description, "shape": $0.shape, "bytes": $0.byteCount] as [String: Any] },
             ])
             return
@@ -76,8 +83,12 @@ struct Inspect: ParsableCommand {
         lines.append("RMSNorm eps   \(config.normEpsilon)")
         lines.append("output head   \(config.tiedEmbeddings ? "tied to token embeddings" : "separate")")
         lines.append("tokenizer     \(tokenizer.kind.rawValue), \(tokenizer.vocabularySize) tokens, BOS \(tokenizer.bosID.map(String.init) ?? "-") (added: \(tokenizer.addBOS)), EOS \(tokenizer.eosID.map(String.init) ?? "-")")
-        lines.append("dropped       attention \(plan.droppedAttention), MLP \(plan.droppedMLP)")
-        lines.append("KV cache      \(Format.bytes(config.kvCacheBytesPerToken(plan: plan))) per token (f32)")
+        lines.append("dropped       attention \(plan.droppedAttention), MLP \(plan.droppedMLP), blocks \(plan.droppedBlocks)\(dropPlan == nil ? " (in the file)" : " (file + plan)")")
+        if dropPlan != nil {
+            lines.append("KV cache      \(Format.bytes(config.kvCacheBytesPerToken(plan: filePlan))) → \(Format.bytes(config.kvCacheBytesPerToken(plan: plan))) per token with the plan (f32)")
+        } else {
+            lines.append("KV cache      \(Format.bytes(config.kvCacheBytesPerToken(plan: plan))) per token (f32)")
+        }
         var types: [String: Int] = [:]
         for t in file.tensors { types[t.type.description, default: 0] += 1 }
         lines.append("tensor types  " + types.sorted { $0.key < $1.key }.map { "\($0.key) × \($0.value)" }.joined(separator: ", "))
