@@ -7,13 +7,14 @@
 import Foundation
 
 public enum FewShotError: Error, Equatable, CustomStringConvertible {
-    case notEnoughExamples(pool: Int, shots: Int, itemID: String)
+    /// `itemID` nil: the pool is smaller than `shots`; otherwise too few examples remain without that item.
+    case notEnoughExamples(pool: Int, shots: Int, itemID: String?)
     case negativeShots(Int)
 
     public var description: String {
         switch self {
         case .notEnoughExamples(let pool, let shots, let id):
-            return "the few-shot file has \(pool) usable example\(pool == 1 ? "" : "s") for item \(id) but --shots is \(shots); pass a smaller --shots or a larger --fewshot-from file"
+            return "the few-shot file has \(pool) usable example\(pool == 1 ? "" : "s")\(id.map { " for item \($0)" } ?? "") but --shots is \(shots); pass a smaller --shots or a larger --fewshot-from file"
         case .negativeShots(let k):
             return "--shots must be 0 or more (got \(k))"
         }
@@ -31,6 +32,7 @@ public struct FewShotSampler: Sendable {
 
     public init(pool: [TaskItem], shots: Int, seed: UInt64 = FewShotSampler.defaultSeed) throws {
         guard shots >= 0 else { throw FewShotError.negativeShots(shots) }
+        guard pool.count >= shots else { throw FewShotError.notEnoughExamples(pool: pool.count, shots: shots, itemID: nil) }
         self.pool = pool
         self.shots = shots
         self.seed = seed

@@ -328,21 +328,27 @@ public final class LlamaModel: @unchecked Sendable {
             }
             let start = cache == nil ? 0 : s.position   // position of this call's first query among the keys
             // Queries go in tiles so that each tile only multiplies against the keys it can see.
+            // Heads run in parallel on the pool with single-threaded BLAS calls: these products are
+            // too small for BLAS's own threads to pay.
+            BLAS.setThreads(1)
+            defer { BLAS.setThreads(pool.threads) }
             for t0 in stride(from: 0, to: s.count, by: Workspace.queryTile) {
                 let T = min(s.count - t0, Workspace.queryTile), L = start + t0 + T
                 let q = ws.q + (s.row + t0) * qw, out = ws.attn + (s.row + t0) * qw
-                for h in 0..<H {
-                    let g = h / (H / G)
-                    // scores: [T, L] = q_h · k_gᵀ / √Dh
-                    BLAS.gemm(q + h * Dh, lda: qw, keys + g * Dh, ldb: kw, transB: true,
-                              ws.scores, ldc: L, m: T, n: L, k: Dh, alpha: scale)
-                    for t in 0..<T {
-                        let row = ws.scores + t * L, visible = start + t0 + t + 1
-                        Kernels.softmax(row, visible)
-                        (row + visible).update(repeating: 0, count: L - visible)
+                pool.forEachChunk(H) { heads in
+                    for h in heads {
+                        let g = h / (H / G), scores = ws.scores + h * ws.scoresPerHead
+                        // scores: [T, L] = q_h · k_gᵀ / √Dh
+                        BLAS.gemm(q + h * Dh, lda: qw, keys + g * Dh, ldb: kw, transB: true,
+                                  scores, ldc: L, m: T, n: L, k: Dh, alpha: scale)
+                        for t in 0..<T {
+                            let row = scores + t * L, visible = start + t0 + t + 1
+                            Kernels.softmax(row, visible)
+                            (row + visible).update(repeating: 0, count: L - visible)
+                        }
+                        // out_h: [T, Dh] = scores · v_g
+                        BLAS.gemm(scores, lda: L, values + g * Dh, ldb: kw, out + h * Dh, ldc: qw, m: T, n: Dh, k: L)
                     }
-                    // out_h: [T, Dh] = scores · v_g
-                    BLAS.gemm(ws.scores, lda: L, values + g * Dh, ldb: kw, out + h * Dh, ldc: qw, m: T, n: Dh, k: L)
                 }
             }
         }
@@ -355,6 +361,8 @@ final class Workspace {
     /// Queries per attention tile.
     static let queryTile = 128
     let rows: Int
+    /// Floats of attention scores each head owns (one query tile × all visible keys).
+    let scoresPerHead: Int
     let x, xn, proj, q, k, v, attn, gate, up, scores, cos, sin: UnsafeMutablePointer<Float>
     let weights: UnsafeMutablePointer<Float>?
     private var all: [UnsafeMutablePointer<Float>] = []
@@ -377,7 +385,8 @@ final class Workspace {
         x = buf(R * D); xn = buf(R * D); proj = buf(R * D)
         q = buf(R * maxQ); k = buf(R * maxKV); v = buf(R * maxKV); attn = buf(R * maxQ)
         gate = buf(R * maxF); up = buf(R * maxF)
-        scores = buf(min(maxT, Self.queryTile) * maxL)
+        scoresPerHead = min(maxT, Self.queryTile) * maxL
+        scores = buf((c.heads.max() ?? 1) * scoresPerHead)
         cos = buf(R * model.inverseFrequencies.count); sin = buf(R * model.inverseFrequencies.count)
         weights = model.scratchFloats > 0 ? buf(model.scratchFloats, zeroed: false) : nil
         self.all = all

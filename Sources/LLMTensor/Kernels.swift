@@ -37,12 +37,25 @@ public enum Kernels {
 
     /// Softmax over x[0..<n] in place.
     public static func softmax(_ x: UnsafeMutablePointer<Float>, _ n: Int) {
-        var m = -Float.infinity
-        for i in 0..<n { m = max(m, x[i]) }
+        let v = n / 16 * 16
+        var m16 = SIMD16<Float>(repeating: -.infinity)
+        var i = 0
+        while i < v {
+            m16 = pointwiseMax(m16, UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self))
+            i += 16
+        }
+        var m = m16.max()
+        for j in v..<n { m = max(m, x[j]) }
         var sum: Float = 0
         forEachExp(x, n, shift: m) { sum += $0 }
         let inv = 1 / sum
-        for i in 0..<n { x[i] *= inv }
+        i = 0
+        while i < v {
+            let p = UnsafeMutableRawPointer(x + i)
+            p.storeBytes(of: p.loadUnaligned(as: SIMD16<Float>.self) * inv, as: SIMD16<Float>.self)
+            i += 16
+        }
+        for j in v..<n { x[j] *= inv }
     }
 
     /// gate[i] = silu(gate[i]) · up[i] (SwiGLU), with silu(g) = g / (1 + e^−g).
@@ -79,11 +92,14 @@ public enum Kernels {
     }
 
     /// e^x for 16 lanes (Cephes expf: Cody–Waite reduction x = n·ln2 + r, degree-6 polynomial for e^r,
-    /// then 2^n through the exponent bits); within 2 ulp of expf over the clamped range.
+    /// then 2^n through the exponent bits); within 2 ulp of expf over the clamped range. Rounding and
+    /// the float→int step use the 1.5·2²³ trick: generic SIMD conversions are not vectorised.
     @inline(__always)
     public static func exp(_ x: SIMD16<Float>) -> SIMD16<Float> {
-        let x = x.clamped(lowerBound: SIMD16(repeating: -87.3), upperBound: SIMD16(repeating: 88.3))
-        let n = (x * 1.442_695_04).rounded(.toNearestOrEven)
+        let x = pointwiseMax(pointwiseMin(x, SIMD16(repeating: 88.3)), SIMD16(repeating: -87.3))
+        let magic = SIMD16<Float>(repeating: 12_582_912)
+        let shifted = x * 1.442_695_04 + magic   // n + magic, n = round(x / ln2)
+        let n = shifted - magic
         let r = x - n * 0.693_359_375 + n * 2.121_944_4e-4
         var p = SIMD16<Float>(repeating: 1.987_569_15e-4)
         p = p * r + 1.398_199_95e-3
@@ -92,8 +108,8 @@ public enum Kernels {
         p = p * r + 1.666_666_55e-1
         p = p * r + 5.000_000_12e-1
         p = p * r * r + r + 1
-        let bits = (SIMD16<Int32>(n) &+ 127) &<< 23
-        return p * unsafeBitCast(bits, to: SIMD16<Float>.self)
+        let ni = unsafeBitCast(shifted, to: SIMD16<Int32>.self) &- unsafeBitCast(magic, to: SIMD16<Int32>.self)
+        return p * unsafeBitCast((ni &+ 127) &<< 23, to: SIMD16<Float>.self)
     }
 
     /// x += y.

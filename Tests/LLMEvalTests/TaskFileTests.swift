@@ -134,6 +134,9 @@ final class TaskFileTests: XCTestCase {
         XCTAssertThrowsError(try FewShotSampler(pool: Self.pool, shots: 4).examples(for: Self.pool[0], index: 0)) {
             XCTAssertEqual($0 as? FewShotError, .notEnoughExamples(pool: 3, shots: 4, itemID: "a"))
         }
+        XCTAssertThrowsError(try FewShotSampler(pool: Self.pool, shots: 5)) {
+            XCTAssertEqual($0 as? FewShotError, .notEnoughExamples(pool: 4, shots: 5, itemID: nil))
+        }
         let wg = TaskItem(id: "w", body: .winogrande(contexts: ["A x", "A y"], continuation: " z.", gold: 1))
         XCTAssertEqual(wg.solved, "A y z.")
         XCTAssertEqual(wg.requests(prefix: "P\n\n").map(\.context), ["P\n\nA x", "P\n\nA y"])
