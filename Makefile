@@ -44,9 +44,15 @@ demo: build model
 		--context 128 --max-windows 8 --gen-tokens 64 --output out/demo-attention-drop.gguf \
 		--plan-out out/demo-plan.json --report out/demo-report.json
 
+# Speed and memory of the default model with 2 threads, as a table and JSON; with llama.cpp's Python
+# binding in .venv-llamacpp (make check-llamacpp builds it), also as ratios against llama.cpp measured
+# in the same run.
 bench: build model
-	$(BIN) bench "$(MODEL)" --threads 2
-	$(BIN) bench "$(MODEL)" --threads 2 --json
+	@mkdir -p out
+	$(BIN) bench "$(MODEL)" --threads 2 --report out/bench.json
+	@cat out/bench.json
+	@if [ -x .venv-llamacpp/bin/python ]; then .venv-llamacpp/bin/python scripts/bench-peer.py --model "$(MODEL)" --llm-drop-json out/bench.json --threads 2; \
+	else echo "llama.cpp peer: not installed (make check-llamacpp builds it); no ratios"; fi
 
 test: deps models
 	swift test -c release

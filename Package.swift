@@ -61,7 +61,7 @@ let package = Package(
         .testTarget(name: "LLMFormatsTests", dependencies: ["LLMFormats", "TestSupport"]),
         .testTarget(name: "LLMTokenizerTests", dependencies: ["LLMTokenizer", "TestSupport"]),
         .testTarget(name: "LLMModelsTests", dependencies: ["LLMModels", "TestSupport"]),
-        .testTarget(name: "LLMDropTests", dependencies: ["LLMDrop", "TestSupport"]),
+        .testTarget(name: "LLMDropTests", dependencies: ["LLMDrop", "LLMEval", "TestSupport"]),
         .testTarget(name: "LLMEvalTests", dependencies: ["LLMEval", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["llm-drop", "TestSupport"]),
     ],

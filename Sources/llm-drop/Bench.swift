@@ -3,7 +3,9 @@
 import ArgumentParser
 import Foundation
 import LLMEval
+import LLMDrop
 import LLMModels
+import LLMTensor
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Measure prefill and decode speed, KV-cache size and peak memory.")
@@ -21,6 +23,9 @@ struct Bench: ParsableCommand {
 
     @Option(help: "Timed repetitions per figure (medians are reported).")
     var repetitions = 3
+
+    @Option(help: "Also write the JSON results to this file.")
+    var report: String?
 
     @OptionGroup var output: OutputOptions
 
@@ -52,9 +57,13 @@ struct Bench: ParsableCommand {
         }
         let runs = try SpeedBenchmark(repetitions: repetitions).run(variants, promptLengths: lengths, genTokens: genTokens) { Log.info($0) }
         let speedup = baseline ? SpeedComparison.speedup(runs) : nil
+        var json: [String: Any] = ["runs": try JSONSerialization.jsonObject(with: JSONEncoder().encode(runs)), "threads": modelOptions.threads,
+                                   "blas_core": BLAS.coreName]
+        if let speedup { json["speedup"] = speedup }
+        if let report {
+            try AtomicFile.write(try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys]), to: report)
+        }
         if output.json {
-            var json: [String: Any] = ["runs": try JSONSerialization.jsonObject(with: JSONEncoder().encode(runs)), "threads": modelOptions.threads]
-            if let speedup { json["speedup"] = speedup }
             try printJSON(json)
             return
         }
