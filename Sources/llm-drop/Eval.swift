@@ -38,6 +38,9 @@ struct Eval: ParsableCommand {
     @Option(help: "Seed of the few-shot draw.")
     var seed: UInt64 = FewShotSampler.defaultSeed
 
+    @Option(help: "Length for acc_norm: lm-eval (characters of the choice without its leading space, as lm-eval computes it) or bytes (UTF-8 bytes of the choice as stored).")
+    var lengthNorm: MultipleChoiceScoring.LengthNormalization = .lmEval
+
     @Flag(help: "Stop at the first malformed line instead of skipping it.")
     var strict = false
 
@@ -64,7 +67,7 @@ struct Eval: ParsableCommand {
             sampler = try FewShotSampler(pool: pool.items, shots: shots, seed: seed)
         }
         let model = try modelOptions.load()
-        let evaluator = try TaskEvaluator(model: model)
+        let evaluator = try TaskEvaluator(model: model, normalization: lengthNorm)
         let name = TaskFile.name(of: task)
         let bar = ProgressBar("eval \(name)", total: file.items.count)
         let r = try evaluator.evaluate(file, fewShot: sampler) { done, _ in bar.update(done) }.result
@@ -102,3 +105,5 @@ struct Eval: ParsableCommand {
 
     func pad(_ s: String) -> String { s + String(repeating: " ", count: max(0, 16 - s.count)) }
 }
+
+extension MultipleChoiceScoring.LengthNormalization: ExpressibleByArgument {}
