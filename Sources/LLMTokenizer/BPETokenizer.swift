@@ -101,11 +101,11 @@ public struct BPETokenizer: Tokenizer {
         var ids: [Int32] = []
         var next: [Int32] = []
         var prev: [Int32] = []
-        var heap: [MergeCandidate] = []
+        var heap = MergeQueue<MergeCandidate>()
         var mapped: [UInt8] = []
     }
 
-    private struct MergeCandidate {
+    private struct MergeCandidate: MergeOrdered {
         /// rank << 32 | left: the smallest key merges first.
         var key: UInt64
         var right: Int32
@@ -113,6 +113,8 @@ public struct BPETokenizer: Tokenizer {
         var rightID: Int32
         var merged: Int32
         var left: Int { Int(UInt32(truncatingIfNeeded: key)) }
+
+        func before(_ other: MergeCandidate) -> Bool { key < other.key }
     }
 
     private func encodeText(_ buf: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, _ st: inout EncodeState, _ out: inout [Int]) {
@@ -155,9 +157,9 @@ public struct BPETokenizer: Tokenizer {
             st.prev.append(Int32(i - 1))
             st.next.append(i + 1 < n ? Int32(i + 1) : -1)
         }
-        st.heap.removeAll(keepingCapacity: true)
+        st.heap.removeAll()
         for i in 0 ..< max(n - 1, 0) { pushPair(i, i + 1, &st) }
-        while let top = popMin(&st.heap) {
+        while let top = st.heap.pop() {
             let l = top.left, r = Int(top.right)
             // Skip candidates made stale by an earlier merge.
             guard st.ids[l] == top.leftID, st.ids[r] == top.rightID, Int(st.next[l]) == r else { continue }
@@ -182,35 +184,6 @@ public struct BPETokenizer: Tokenizer {
         let a = st.ids[l], b = st.ids[r]
         guard a >= 0, b >= 0, let m = merges.find(left: a, right: b) else { return }
         let c = MergeCandidate(key: UInt64(UInt32(m.rank)) << 32 | UInt64(l), right: Int32(r), leftID: a, rightID: b, merged: m.merged)
-        // Sift up (binary min-heap on key).
-        st.heap.append(c)
-        var i = st.heap.count - 1
-        while i > 0 {
-            let p = (i - 1) / 2
-            if st.heap[p].key <= c.key { break }
-            st.heap[i] = st.heap[p]
-            i = p
-        }
-        st.heap[i] = c
-    }
-
-    private func popMin(_ heap: inout [MergeCandidate]) -> MergeCandidate? {
-        guard let last = heap.popLast() else { return nil }
-        guard !heap.isEmpty else { return last }
-        let top = heap[0]
-        // Sift `last` down from the root.
-        var i = 0
-        let n = heap.count
-        while true {
-            let l = 2 * i + 1
-            if l >= n { break }
-            var c = l
-            if l + 1 < n && heap[l + 1].key < heap[l].key { c = l + 1 }
-            if heap[c].key >= last.key { break }
-            heap[i] = heap[c]
-            i = c
-        }
-        heap[i] = last
-        return top
+        st.heap.push(c)
     }
 }

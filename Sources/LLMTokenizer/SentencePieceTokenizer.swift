@@ -121,10 +121,10 @@ public struct SentencePieceTokenizer: Tokenizer {
         var length: [Int32] = []
         var prev: [Int32] = []
         var next: [Int32] = []
-        var heap: [Candidate] = []
+        var heap = MergeQueue<Candidate>()
     }
 
-    private struct Candidate {
+    private struct Candidate: MergeOrdered {
         var score: Float
         var left: Int32
         var right: Int32
@@ -142,7 +142,7 @@ public struct SentencePieceTokenizer: Tokenizer {
         st.length.removeAll(keepingCapacity: true)
         st.prev.removeAll(keepingCapacity: true)
         st.next.removeAll(keepingCapacity: true)
-        st.heap.removeAll(keepingCapacity: true)
+        st.heap.removeAll()
         let n = st.text.count
         var offset = 0
         while offset < n {
@@ -159,7 +159,7 @@ public struct SentencePieceTokenizer: Tokenizer {
         guard count > 0 else { return }
         st.text.withUnsafeBytes { text in
             for i in 1 ..< max(count, 1) { tryPair(i - 1, i, text, &st) }
-            while let top = popBest(&st.heap) {
+            while let top = st.heap.pop() {
                 let l = Int(top.left), r = Int(top.right)
                 // Skip candidates made stale by an earlier merge.
                 if st.length[l] == 0 || st.length[r] == 0 || st.length[l] + st.length[r] != top.size { continue }
@@ -196,34 +196,7 @@ public struct SentencePieceTokenizer: Tokenizer {
         let id = vocab.id(of: UnsafeRawBufferPointer(rebasing: text[a ..< a + Int(size)]))
         guard id >= 0 else { return }
         let c = Candidate(score: scores[Int(id)], left: Int32(l), right: Int32(r), size: size)
-        st.heap.append(c)
-        var i = st.heap.count - 1
-        while i > 0 {
-            let p = (i - 1) / 2
-            if !c.before(st.heap[p]) { break }
-            st.heap[i] = st.heap[p]
-            i = p
-        }
-        st.heap[i] = c
-    }
-
-    private func popBest(_ heap: inout [Candidate]) -> Candidate? {
-        guard let last = heap.popLast() else { return nil }
-        guard !heap.isEmpty else { return last }
-        let top = heap[0]
-        var i = 0
-        let n = heap.count
-        while true {
-            let l = 2 * i + 1
-            if l >= n { break }
-            var c = l
-            if l + 1 < n && heap[l + 1].before(heap[l]) { c = l + 1 }
-            if !heap[c].before(last) { break }
-            heap[i] = heap[c]
-            i = c
-        }
-        heap[i] = last
-        return top
+        st.heap.push(c)
     }
 
     /// ▁ → space.
