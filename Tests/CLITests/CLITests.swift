@@ -126,4 +126,29 @@ final class CLITests: XCTestCase {
         let b = try json(run(["generate", model, "--drop-plan", planOut, "--prompt", "The capital of France is", "--max-tokens", "0", "--top-logits", "5", "--json"]))
         XCTAssertEqual(a["top_logits"] as? [[String: Double]], b["top_logits"] as? [[String: Double]])
     }
+
+    /// The bench JSON contract, on a tiny model: interleaved original and dropped runs, and their ratios.
+    func testBenchJSONSchema() throws {
+        let model = try TinyModel().write(to: dir)
+        let plan = dir.appendingPathComponent("plan.json")
+        try Data(#"{"dropped_attention": [1, 2], "dropped_mlp": [], "dropped_blocks": [], "target": "attention", "method": "one-shot", "layers": 4}"#.utf8).write(to: plan)
+        let j = try json(run(["bench", model, "--drop-plan", plan.path, "--baseline", "--prompt-tokens", "8,16",
+                              "--gen-tokens", "4", "--repetitions", "1", "--threads", "1", "--json"]))
+        let runs = try XCTUnwrap(j["runs"] as? [[String: Any]])
+        XCTAssertEqual(runs.count, 4)
+        XCTAssertEqual(runs.map { $0["plan"] as? String }, [nil, nil, plan.path, plan.path])
+        XCTAssertEqual(runs.map { $0["prompt_tokens"] as? Int }, [8, 16, 8, 16])
+        for r in runs {
+            for key in ["model", "prompt_tokens", "prefill_tokens_per_second", "kv_cache_bytes", "peak_rss_bytes"] { XCTAssertNotNil(r[key], key) }
+            XCTAssertGreaterThan(r["prefill_tokens_per_second"] as? Double ?? 0, 0)
+        }
+        XCTAssertGreaterThan(runs[0]["decode_tokens_per_second"] as? Double ?? 0, 0)
+        XCTAssertNil(runs[1]["decode_tokens_per_second"])
+        // KV cache after 8 + 4 tokens: 2 × attention layers × KV heads (2) × head dim (4) × 4 bytes × tokens.
+        XCTAssertEqual(runs[0]["kv_cache_bytes"] as? Int, 2 * 4 * 2 * 4 * 4 * 12)
+        XCTAssertEqual(runs[2]["kv_cache_bytes"] as? Int, 2 * 2 * 2 * 4 * 4 * 12)
+        let speedup = try XCTUnwrap(j["speedup"] as? [String: Double])
+        XCTAssertEqual(Set(speedup.keys), ["prefill_8", "prefill_16", "decode", "kv_cache_saving"])
+        XCTAssertEqual(try XCTUnwrap(speedup["kv_cache_saving"]), 0.5, accuracy: 1e-12)
+    }
 }
