@@ -57,7 +57,7 @@ let package = Package(
             ]
         ),
         .target(name: "TestSupport", dependencies: ["LLMFormats"], path: "Tests/TestSupport"),
-        .testTarget(name: "LLMTensorTests", dependencies: ["LLMTensor", "TestSupport"]),
+        .testTarget(name: "LLMTensorTests", dependencies: ["LLMTensor", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "LLMFormatsTests", dependencies: ["LLMFormats", "TestSupport"]),
         .testTarget(name: "LLMTokenizerTests", dependencies: ["LLMTokenizer", "TestSupport"]),
         .testTarget(name: "LLMModelsTests", dependencies: ["LLMModels", "TestSupport"]),
