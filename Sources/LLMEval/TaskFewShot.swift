@@ -5,6 +5,7 @@
 // run is reproducible and does not depend on --limit or batching. (lm-eval draws from one shared
 // Python `random.Random(seed)`; its exact sequence is not reproduced here.)
 import Foundation
+import LLMTensor
 
 public enum FewShotError: Error, Equatable, CustomStringConvertible {
     /// `itemID` nil: the pool is smaller than `shots`; otherwise too few examples remain without that item.
@@ -41,7 +42,7 @@ public struct FewShotSampler: Sendable {
     /// The examples for the item at position `index` of the evaluation (in draw order).
     public func examples(for item: TaskItem, index: Int) throws -> [TaskItem] {
         guard shots > 0 else { return [] }
-        var rng = SplitMix64(seed: seed ^ (UInt64(truncatingIfNeeded: index) &* 0xD1B5_4A32_D192_ED03))
+        var rng = SeededGenerator(seed: seed ^ (UInt64(truncatingIfNeeded: index) &* 0xD1B5_4A32_D192_ED03))
         // A partial Fisher–Yates shuffle over pool indices with the swaps kept sparse: O(shots) per
         // item however large the pool. The item's own id is passed over, not counted.
         var swapped: [Int: Int] = [:]
@@ -66,31 +67,5 @@ public struct FewShotSampler: Sendable {
         let ex = try examples(for: item, index: index)
         guard !ex.isEmpty else { return "" }
         return ex.map(\.solved).joined(separator: Self.delimiter) + Self.delimiter
-    }
-}
-
-/// SplitMix64 (Steele, Lea, Flood 2014): a small generator whose sequence is fixed by its seed, so
-/// few-shot draws do not depend on the standard library's generator or `random(in:)` algorithm.
-struct SplitMix64 {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in 0..<n (n > 0), by Lemire's multiply-and-reject.
-    mutating func next(below n: UInt64) -> UInt64 {
-        precondition(n > 0)
-        let threshold = (0 &- n) % n
-        while true {
-            let m = next().multipliedFullWidth(by: n)
-            if m.low >= threshold { return m.high }
-        }
     }
 }

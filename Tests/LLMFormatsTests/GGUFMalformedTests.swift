@@ -254,7 +254,7 @@ final class GGUFMalformedTests: XCTestCase {
 
         // Every offset of the header and first keys, then even spreads over metadata, tensor infos and data.
         var cuts = Set(0..<64)
-        var rng = SplitMix64(seed: 42)
+        var rng = SeededGenerator(seed: 42)
         // (Each cut costs a parse up to it, ~20 ms in debug past the 1.8 MB of metadata, so the later
         // regions get fewer cuts.)
         let regions = [(64, 1_100, 36), (1_100, model.dataOffset - 20_000, 50), (model.dataOffset - 20_000, model.dataOffset, 35), (model.dataOffset, prefixSize, 15)]
@@ -285,7 +285,7 @@ final class GGUFMalformedTests: XCTestCase {
         let path = dir.file("sample.gguf")
         try GGUFWriterTests.sampleWriter().write(to: path)
         let original = try Array(Data(contentsOf: URL(fileURLWithPath: path)))
-        var rng = SplitMix64(seed: 7)
+        var rng = SeededGenerator(seed: 7)
         var failures = 0
         for _ in 0..<400 {
             var b = original
@@ -298,18 +298,5 @@ final class GGUFMalformedTests: XCTestCase {
             do { _ = try GGUFFile(path: p) } catch is GGUFError { failures += 1 }
         }
         XCTAssertGreaterThan(failures, 100)
-    }
-}
-
-/// A small deterministic generator for test sampling.
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

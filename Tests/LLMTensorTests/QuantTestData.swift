@@ -18,24 +18,6 @@ enum QuantTestData {
         return (raw, expected)
     }
 
-    /// A small deterministic generator (SplitMix64).
-    struct Rng {
-        var state: UInt64
-        init(_ seed: UInt64) { state = seed }
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func byte() -> UInt8 { UInt8(truncatingIfNeeded: next() >> 24) }
-        /// Uniform in [lo, hi).
-        mutating func float(_ lo: Float, _ hi: Float) -> Float {
-            lo + (hi - lo) * Float(next() >> 40) / Float(1 << 24)
-        }
-    }
-
     /// IEEE half bits of a value in the normal half range (mantissa truncated; enough for test data).
     static func halfBits(_ v: Float) -> UInt16 {
         let b = v.bitPattern
@@ -60,7 +42,7 @@ enum QuantTestData {
     /// `count` weights of `type` as random bytes; scale fields hold halves of magnitude 1e-3…2e-2 and
     /// F32/F16/BF16 elements are random values in (−2, 2).
     static func randomRow(_ type: GGMLType, count: Int, seed: UInt64) -> [UInt8] {
-        var rng = Rng(seed)
+        var rng = SeededGenerator(seed: seed)
         switch type {
         case .f32:
             return (0..<count).flatMap { _ in withUnsafeBytes(of: rng.float(-2, 2).bitPattern.littleEndian, Array.init) }
@@ -87,7 +69,7 @@ enum QuantTestData {
     }
 
     static func randomVector(_ count: Int, seed: UInt64) -> [Float] {
-        var rng = Rng(seed)
+        var rng = SeededGenerator(seed: seed)
         return (0..<count).map { _ in rng.float(-1, 1) }
     }
 
@@ -107,5 +89,13 @@ enum QuantTestData {
     static func firstBitMismatch(_ a: [Float], _ b: [Float]) -> Int? {
         precondition(a.count == b.count)
         return a.indices.first { a[$0].bitPattern != b[$0].bitPattern }
+    }
+}
+
+extension SeededGenerator {
+    mutating func byte() -> UInt8 { UInt8(truncatingIfNeeded: next() >> 24) }
+    /// Uniform in [lo, hi).
+    mutating func float(_ lo: Float, _ hi: Float) -> Float {
+        lo + (hi - lo) * Float(next() >> 40) / Float(1 << 24)
     }
 }
