@@ -15,29 +15,14 @@ struct Bench: ParsableCommand {
     @Flag(help: "With --drop-plan: also measure the original model, interleaved, and print the speedups.")
     var baseline = false
 
-    @Option(help: "Prompt lengths to prefill, comma-separated.")
-    var promptTokens = "128,512"
-
-    @Option(help: "Tokens to generate after the first prompt length (decode speed).")
-    var genTokens = 128
-
-    @Option(help: "Timed repetitions per figure (medians are reported).")
-    var repetitions = 3
+    @OptionGroup var speed: SpeedOptions
 
     @Option(help: "Also write the JSON results to this file.")
     var report: String?
 
     @OptionGroup var output: OutputOptions
 
-    var lengths: [Int] { promptTokens.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
-
     func validate() throws {
-        let parts = promptTokens.split(separator: ",")
-        guard !parts.isEmpty, lengths.count == parts.count, lengths.allSatisfy({ $0 >= 1 }) else {
-            throw ValidationError("--prompt-tokens must be positive integers separated by commas (got '\(promptTokens)')")
-        }
-        guard genTokens >= 0 else { throw ValidationError("--gen-tokens must be 0 or more (got \(genTokens))") }
-        guard repetitions >= 1 else { throw ValidationError("--repetitions must be at least 1 (got \(repetitions))") }
         if baseline && modelOptions.dropPlan == nil { throw ValidationError("--baseline compares with a dropped model; pass --drop-plan PLAN too") }
     }
 
@@ -51,11 +36,7 @@ struct Bench: ParsableCommand {
         } else {
             variants = [BenchVariant(model: try modelOptions.load(), name: modelOptions.model, plan: modelOptions.dropPlan)]
         }
-        let context = variants[0].model.config.contextLength
-        for n in lengths where n + genTokens > context {
-            throw ModelError.contextOverflow(tokens: n + genTokens, contextLength: context)
-        }
-        let runs = try SpeedBenchmark(repetitions: repetitions).run(variants, promptLengths: lengths, genTokens: genTokens) { Log.info($0) }
+        let runs = try speed.measure(variants)
         let speedup = baseline ? SpeedComparison.speedup(runs) : nil
         var json: [String: Any] = ["runs": try JSONSerialization.jsonObject(with: JSONEncoder().encode(runs)), "threads": modelOptions.threads,
                                    "blas_core": BLAS.coreName]
@@ -67,7 +48,7 @@ struct Bench: ParsableCommand {
             try printJSON(json)
             return
         }
-        print("threads \(modelOptions.threads), \(repetitions) repetitions, medians")
+        print("threads \(modelOptions.threads), \(speed.repetitions) repetitions, medians")
         let table = [["model", "prompt", "prefill tok/s", "decode tok/s", "KV cache", "peak RSS"]] + runs.map { r in
             [r.plan.map { "dropped (\(URL(fileURLWithPath: $0).lastPathComponent))" } ?? "original", "\(r.promptTokens)",
              String(format: "%.1f", r.prefillTokensPerSecond), r.decodeTokensPerSecond.map { String(format: "%.1f", $0) } ?? "-",

@@ -2,6 +2,7 @@
 import ArgumentParser
 import Foundation
 import LLMDrop
+import LLMEval
 import LLMFormats
 import LLMModels
 
@@ -49,4 +50,36 @@ struct ModelOptions: ParsableArguments {
 struct OutputOptions: ParsableArguments {
     @Flag(help: "Print machine-readable JSON on stdout.")
     var json = false
+}
+
+/// What `bench` and `run` measure: prefill at each prompt length, decode after the first.
+struct SpeedOptions: ParsableArguments {
+    @Option(help: "Prompt lengths to prefill, comma-separated.")
+    var promptTokens = "128,512"
+
+    @Option(help: "Tokens to generate after the first prompt length (decode speed).")
+    var genTokens = 128
+
+    @Option(help: "Timed repetitions per figure (medians are reported).")
+    var repetitions = 3
+
+    var lengths: [Int] { promptTokens.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
+
+    func validate() throws {
+        let parts = promptTokens.split(separator: ",")
+        guard !parts.isEmpty, lengths.count == parts.count, lengths.allSatisfy({ $0 >= 1 }) else {
+            throw ValidationError("--prompt-tokens must be positive integers separated by commas (got '\(promptTokens)')")
+        }
+        guard genTokens >= 0 else { throw ValidationError("--gen-tokens must be 0 or more (got \(genTokens))") }
+        guard repetitions >= 1 else { throw ValidationError("--repetitions must be at least 1 (got \(repetitions))") }
+    }
+
+    /// Measures the variants interleaved, with progress on stderr.
+    func measure(_ variants: [BenchVariant]) throws -> [SpeedRun] {
+        let context = variants[0].model.config.contextLength
+        for n in lengths where n + genTokens > context {
+            throw ModelError.contextOverflow(tokens: n + genTokens, contextLength: context)
+        }
+        return try SpeedBenchmark(repetitions: repetitions).run(variants, promptLengths: lengths, genTokens: genTokens) { Log.info($0) }
+    }
 }

@@ -42,14 +42,7 @@ struct RunAll: ParsableCommand {
     @Option(help: "Windows for perplexity and divergence (default: 8 self-generated, or all of --data).")
     var maxWindows: Int?
 
-    @Option(help: "Prompt lengths for the speed comparison.")
-    var promptTokens = "128,512"
-
-    @Option(help: "Tokens generated for the decode speed.")
-    var genTokens = 128
-
-    @Option(help: "Timed repetitions of the speed comparison.")
-    var repetitions = 3
+    @OptionGroup var speed: SpeedOptions
 
     @Option(help: "Write the pruned model (GGUF) here.")
     var output: String?
@@ -127,10 +120,8 @@ struct RunAll: ParsableCommand {
 
         // 5. Speed, interleaved.
         Log.info("step 5/5: speed")
-        let lengths = promptTokens.split(separator: ",").compactMap { Int($0) }
-        r.speed = try SpeedBenchmark(repetitions: repetitions).run(
-            [BenchVariant(model: base, name: modelOptions.model, plan: nil), BenchVariant(model: dropped, name: modelOptions.model, plan: planOut ?? "plan")],
-            promptLengths: lengths, genTokens: genTokens) { Log.info($0) }
+        r.speed = try speed.measure([BenchVariant(model: base, name: modelOptions.model, plan: nil),
+                                     BenchVariant(model: dropped, name: modelOptions.model, plan: planOut ?? "plan")])
         r.speedup = SpeedComparison.speedup(r.speed)
 
         if let report {
