@@ -23,7 +23,7 @@ let kernelSettings: [SwiftSetting] = targetCPU.map { [.unsafeFlags(["-target-cpu
 
 let package = Package(
     name: "LLMDrop",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "llm-drop", targets: ["llm-drop"]),
         .library(name: "LLMDropKit", targets: ["LLMTensor", "LLMFormats", "LLMTokenizer", "LLMModels", "LLMDrop", "LLMEval"]),

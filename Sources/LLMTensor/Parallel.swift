@@ -1,22 +1,30 @@
 // A fixed-width parallel-for over index ranges: the only threading primitive of the engine.
+//
+// Decoding issues a few hundred small GEMVs per token, each a few tens of microseconds: waking a
+// parked thread for each (as Dispatch does) costs about as much as the work. So the pool keeps its
+// workers spinning briefly between jobs and parks them on a semaphore only after a quiet spell.
 import Dispatch
+import Foundation
+import Synchronization
 
 /// How many threads kernels split their work across. Set once from `--threads`.
 public struct ThreadPool: Sendable {
     public let threads: Int
+    private let workers: Workers?
 
     public init(threads: Int) {
         precondition(threads >= 1, "thread count is validated by the caller")
         self.threads = threads
+        workers = threads > 1 ? Workers.shared(count: threads - 1) : nil
     }
 
     /// Splits `0..<count` into at most `threads` contiguous chunks (each a multiple of `granularity`
-    /// except the last) and runs `body` on each chunk concurrently.
+    /// except the last) and runs `body` on each chunk concurrently; the calling thread takes chunk 0.
     public func forEachChunk(_ count: Int, granularity: Int = 1, _ body: (Range<Int>) -> Void) {
         guard count > 0 else { return }
         let units = (count + granularity - 1) / granularity
         let chunks = min(threads, units)
-        if chunks <= 1 {
+        guard chunks > 1, let workers else {
             body(0..<count)
             return
         }
@@ -24,11 +32,109 @@ public struct ThreadPool: Sendable {
         withoutActuallyEscaping(body) { body in
             // Chunks touch disjoint outputs by contract, so sharing `body` across threads is safe.
             nonisolated(unsafe) let body = body
-            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+            workers.run(chunks: chunks) { chunk in
                 let lo = chunk * unitsPerChunk * granularity
                 let hi = min(count, lo + unitsPerChunk * granularity)
                 if lo < hi { body(lo..<hi) }
             }
         }
     }
+}
+
+/// Persistent worker threads: worker i runs chunk i + 1 of each job. One set per worker count,
+/// shared by every pool of that width. A job issued while another is running (from another thread,
+/// or nested inside a chunk) runs all its chunks on the calling thread instead of waiting.
+final class Workers: @unchecked Sendable {
+    private let count: Int
+    private let generation = Atomic<Int>(0)
+    private let pending = Atomic<Int>(0)
+    private let slots: [Slot]
+    private let issue = NSLock()
+    private nonisolated(unsafe) var job: (Int) -> Void = { _ in }
+    private nonisolated(unsafe) var jobChunks = 0
+    /// Spins (≈ tens of microseconds) before a worker parks.
+    private static let spinLimit = 20_000
+
+    private static let registry = Mutex<[Int: Workers]>([:])
+
+    static func shared(count: Int) -> Workers {
+        registry.withLock { r in
+            if let w = r[count] { return w }
+            let w = Workers(count: count)
+            r[count] = w
+            return w
+        }
+    }
+
+    private init(count: Int) {
+        self.count = count
+        slots = (0..<count).map { _ in Slot() }
+        for i in 0..<count {
+            let t = Thread { [unowned self] in self.loop(i) }
+            t.stackSize = 1 << 20
+            t.start()
+        }
+    }
+
+    func run(chunks: Int, _ body: @escaping (Int) -> Void) {
+        guard issue.try() else {
+            for c in 0..<chunks { body(c) }
+            return
+        }
+        defer { issue.unlock() }
+        job = body
+        jobChunks = chunks
+        pending.store(count, ordering: .sequentiallyConsistent)
+        generation.add(1, ordering: .sequentiallyConsistent)
+        for slot in slots where slot.sleeping.load(ordering: .sequentiallyConsistent) { slot.wake.signal() }
+        body(0)
+        while pending.load(ordering: .sequentiallyConsistent) > 0 { spinHint() }
+        // Drop the job: callers pass non-escaping closures (withoutActuallyEscaping checks this).
+        job = { _ in }
+    }
+
+    private func loop(_ i: Int) {
+        var seen = 0
+        while true {
+            var spins = 0
+            var g = generation.load(ordering: .sequentiallyConsistent)
+            while g == seen {
+                spins += 1
+                if spins < Self.spinLimit {
+                    spinHint()
+                } else {
+                    // Park; re-check after announcing it so a job issued meanwhile is not missed.
+                    // (Store-then-load on both sides: only sequentially consistent ordering rules out
+                    // both threads reading the old value.)
+                    slots[i].sleeping.store(true, ordering: .sequentiallyConsistent)
+                    if generation.load(ordering: .sequentiallyConsistent) == seen { slots[i].wake.wait() }
+                    slots[i].sleeping.store(false, ordering: .sequentiallyConsistent)
+                    spins = 0
+                }
+                g = generation.load(ordering: .sequentiallyConsistent)
+            }
+            seen = g
+            if i + 1 < jobChunks { job(i + 1) }
+            pending.subtract(1, ordering: .sequentiallyConsistent)
+        }
+    }
+}
+
+/// A worker's parking place.
+private final class Slot: Sendable {
+    let sleeping = Atomic<Bool>(false)
+    let wake = DispatchSemaphore(value: 0)
+}
+
+@inline(__always)
+private func spinHint() {
+    #if arch(x86_64) || arch(i386)
+    _mm_pause_compat()
+    #endif
+}
+
+@inline(__always)
+private func _mm_pause_compat() {
+    // A short busy-wait step; `sched_yield` would give the core away for far too long.
+    for _ in 0..<8 { _ = 0 }
 }
