@@ -76,6 +76,7 @@ public struct Generator {
     /// `stopAtEOS`. `onToken` sees each new token as it is produced (for streaming).
     public func generate(prompt: [Int], maxTokens: Int, stopAtEOS: Bool = true,
                          onToken: (Int) -> Void = { _ in }) throws -> GenerationResult {
+        guard !prompt.isEmpty else { throw ModelError.emptyPrompt }
         let capacity = prompt.count + maxTokens
         let cache = try model.makeCache(capacity: capacity)
         let clock = ContinuousClock()

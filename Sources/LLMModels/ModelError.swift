@@ -10,6 +10,7 @@ public enum ModelError: Error, Equatable, CustomStringConvertible {
     case tokenOutOfRange(token: Int, vocabularySize: Int)
     case contextOverflow(tokens: Int, contextLength: Int)
     case invalidPlan(String)
+    case emptyPrompt
 
     public var description: String {
         switch self {
@@ -32,6 +33,8 @@ public enum ModelError: Error, Equatable, CustomStringConvertible {
             return "\(n) tokens exceed the model's context length of \(c); shorten the prompt or lower --max-tokens"
         case .invalidPlan(let r):
             return "invalid drop plan: \(r)"
+        case .emptyPrompt:
+            return "the prompt has no tokens; pass a non-empty prompt"
         }
     }
 }

@@ -39,7 +39,6 @@ struct Generate: ParsableCommand {
     func run() throws {
         let model = try modelOptions.load()
         let ids = model.tokenizer.encode(prompt, addSpecialTokens: true)
-        guard !ids.isEmpty else { throw ValidationError("the prompt gives no tokens; pass a non-empty --prompt") }
         guard ids.count + maxTokens <= model.config.contextLength else {
             throw ModelError.contextOverflow(tokens: ids.count + maxTokens, contextLength: model.config.contextLength)
         }
