@@ -132,12 +132,25 @@ public enum Kernels {
         return ab / (aa.squareRoot() * bb.squareRoot())
     }
 
-    /// log Σ exp(x[i]) in Float64 (perplexity needs exact normalisers over large vocabularies).
+    /// log Σ exp(x[i]): exponentials in f32 (vectorised, within 2 ulp), sums in Float64 — perplexity
+    /// needs exact normalisers over large vocabularies, and runs this once per predicted token.
     public static func logSumExp(_ x: UnsafePointer<Float>, _ n: Int) -> Double {
-        var m = -Float.infinity
-        for i in 0..<n { m = max(m, x[i]) }
+        let v = n / 16 * 16
+        var m16 = SIMD16<Float>(repeating: -.infinity)
+        var i = 0
+        while i < v {
+            m16 = pointwiseMax(m16, UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self))
+            i += 16
+        }
+        var m = m16.max()
+        for j in v..<n { m = max(m, x[j]) }
         var sum = 0.0
-        for i in 0..<n { sum += Foundation.exp(Double(x[i] - m)) }
+        i = 0
+        while i < v {
+            sum += Double(exp(UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self) - m).sum())
+            i += 16
+        }
+        for j in v..<n { sum += Foundation.exp(Double(x[j] - m)) }
         return Double(m) + Foundation.log(sum)
     }
 }

@@ -36,4 +36,15 @@ final class KernelTests: XCTestCase {
             XCTAssertEqual(Double(gate[i]), g / (1 + Foundation.exp(-g)) * Double(up[i]), accuracy: 1e-5 * max(1, abs(g)))
         }
     }
+
+    func testLogSumExpMatchesFloat64Definition() {
+        let n = 49_157  // a vocabulary-sized row with a scalar tail
+        let xs = (0..<n).map { Float(sin(Double($0) * 0.37)) * 12 - 3 }
+        let want = { () -> Double in
+            let m = Double(xs.max()!)
+            return m + log(xs.reduce(0.0) { $0 + exp(Double($1) - m) })
+        }()
+        let got = xs.withUnsafeBufferPointer { Kernels.logSumExp($0.baseAddress!, n) }
+        XCTAssertEqual(got, want, accuracy: 1e-6)
+    }
 }
