@@ -66,7 +66,8 @@ struct Generate: ParsableCommand {
                 "decode_tokens_per_second": decodeRate,
             ])
         } else {
-            print(tail)
+            // Same unbuffered handle as the streamed pieces, so the text ends before the log line.
+            FileHandle.standardOutput.write(Data((tail + "\n").utf8))
             for t in top {
                 let piece = model.tokenizer.decode([t.id], special: true)
                 print(String(format: "%8d  %10.4f  %@", t.id, t.logit, piece.debugDescription))
