@@ -24,7 +24,6 @@ public struct LayerPlan: Sendable, Equatable, Codable {
     public var droppedMLP: [Int] { mlp.indices.filter { !mlp[$0] && attention[$0] } }
     /// Layers with both sublayers gone.
     public var droppedBlocks: [Int] { attention.indices.filter { !attention[$0] && !mlp[$0] } }
-    public var isFull: Bool { !attention.contains(false) && !mlp.contains(false) }
 
     /// This plan with `other`'s removals added (a sublayer exists only if both keep it).
     public func intersected(with other: LayerPlan) -> LayerPlan {

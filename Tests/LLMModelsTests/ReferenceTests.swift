@@ -78,4 +78,15 @@ final class ReferenceTests: XCTestCase {
             XCTAssertLessThan(relativeL2(Array(batched.row(i)), Array(alone.row(0))), 1e-5)
         }
     }
+
+    /// Large models skip the f32 weight copy and dequantise one matrix at a time into scratch: the same
+    /// values reach the same BLAS call, so logits are identical.
+    func testPerMatrixDequantisationEqualsCachedWeights() throws {
+        let cached = try loadModel()
+        XCTAssertTrue(cached.cachesFloat32)
+        let streaming = try LlamaModel(path: TestPaths.smollm2(), options: LoadOptions(threads: 2, float32CacheBudget: 0))
+        XCTAssertFalse(streaming.cachesFloat32)
+        let ids = try prompts().map(\.ids)
+        XCTAssertEqual(try streaming.forward(ids, logits: .all).storage, try cached.forward(ids, logits: .all).storage)
+    }
 }
