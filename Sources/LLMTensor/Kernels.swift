@@ -38,18 +38,10 @@ public enum Kernels {
     /// Softmax over x[0..<n] in place.
     public static func softmax(_ x: UnsafeMutablePointer<Float>, _ n: Int) {
         let v = n / 16 * 16
-        var m16 = SIMD16<Float>(repeating: -.infinity)
-        var i = 0
-        while i < v {
-            m16 = pointwiseMax(m16, UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self))
-            i += 16
-        }
-        var m = m16.max()
-        for j in v..<n { m = max(m, x[j]) }
         var sum: Float = 0
-        forEachExp(x, n, shift: m) { sum += $0 }
+        forEachExp(x, n, shift: maximum(x, n)) { sum += $0 }
         let inv = 1 / sum
-        i = 0
+        var i = 0
         while i < v {
             let p = UnsafeMutableRawPointer(x + i)
             p.storeBytes(of: p.loadUnaligned(as: SIMD16<Float>.self) * inv, as: SIMD16<Float>.self)
@@ -72,6 +64,20 @@ public enum Kernels {
             let g = gate[j]
             gate[j] = g / (1 + Foundation.exp(-g)) * up[j]
         }
+    }
+
+    /// max(x[0..<n]), 16 lanes at a time.
+    public static func maximum(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
+        let v = n / 16 * 16
+        var m16 = SIMD16<Float>(repeating: -.infinity)
+        var i = 0
+        while i < v {
+            m16 = pointwiseMax(m16, UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self))
+            i += 16
+        }
+        var m = m16.max()
+        for j in v..<n { m = max(m, x[j]) }
+        return m
     }
 
     /// x[i] = e^(x[i] − shift) in place, 16 lanes at a time, reporting each chunk's sum to `accumulate`.
@@ -136,16 +142,9 @@ public enum Kernels {
     /// needs exact normalisers over large vocabularies, and runs this once per predicted token.
     public static func logSumExp(_ x: UnsafePointer<Float>, _ n: Int) -> Double {
         let v = n / 16 * 16
-        var m16 = SIMD16<Float>(repeating: -.infinity)
-        var i = 0
-        while i < v {
-            m16 = pointwiseMax(m16, UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self))
-            i += 16
-        }
-        var m = m16.max()
-        for j in v..<n { m = max(m, x[j]) }
+        let m = maximum(x, n)
         var sum = 0.0
-        i = 0
+        var i = 0
         while i < v {
             sum += Double(exp(UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self) - m).sum())
             i += 16
