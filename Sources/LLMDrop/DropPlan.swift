@@ -49,6 +49,13 @@ public struct DropPlan: Sendable, Codable, Equatable {
         self.init(droppedAttention: plan.droppedAttention, droppedMLP: plan.droppedMLP, droppedBlocks: plan.droppedBlocks,
                   target: target, method: method, layers: plan.layerCount, model: model, scores: scores)
     }
+
+    /// Writes the plan as JSON (keys sorted), atomically.
+    public func write(to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try AtomicFile.write(try encoder.encode(self), to: path)
+    }
 }
 
 public enum PlanFileError: Error, Equatable, CustomStringConvertible {

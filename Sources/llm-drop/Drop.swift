@@ -68,15 +68,8 @@ struct Drop: ParsableCommand {
             recorded = ["consecutive": span.map { $0 }]
             plan = try Selection.consecutive(spanSimilarity: span, count: count, plan: base)
         } else if iterative {
-            let set = try calibrationOptions.load(for: model)
-            let residual = !calibrationOptions.noResidual
-            plan = try Selection.iterative(target: target, count: count, plan: base, score: { current in
-                let bar = ProgressBar("scoring (\(Selection.available(target, plan: current)) \(target.rawValue) modules left)", total: set.samples.count)
-                return try RedundancyScorer(model: model.removing(current)).score(set) { done, _ in bar.update(done) }
-                    .convention(residual: residual)
-            }, onStep: { step, module, similarity in
-                Log.info(String(format: "step %d: drop %@ %d (similarity %.4f)", step, module.kind.rawValue, module.layer, similarity))
-            })
+            let score = scorer(model, try calibrationOptions.load(for: model), residual: !calibrationOptions.noResidual, target: target)
+            plan = try Selection.iterative(target: target, count: count, plan: base, score: score, onStep: logStep)
         } else {
             let file = try computeScores(model: model, modelOptions: modelOptions, calibration: calibrationOptions)
             recorded = ["attention": file.attention, "mlp": file.mlp, "block": file.block]
@@ -84,16 +77,7 @@ struct Drop: ParsableCommand {
         }
 
         let record = DropPlan(plan, target: target.rawValue, method: method, model: modelOptions.model, scores: recorded)
-        if let planOut {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try AtomicFile.write(try encoder.encode(record), to: planOut)
-        }
-        var summary: PrunedModelSummary?
-        if let output {
-            Log.info("writing \(output)")
-            summary = try PrunedModel.write(source: model.file, plan: plan, record: record, to: output)
-        }
+        let summary = try writeDropOutputs(record, plan: plan, source: model, output: output, planOut: planOut)
         let kvBefore = model.config.kvCacheBytesPerToken(plan: base)
         let kvAfter = model.config.kvCacheBytesPerToken(plan: plan)
         if outputOptions.json {
@@ -119,4 +103,30 @@ struct Drop: ParsableCommand {
             if let planOut { print("plan               \(planOut)") }
         }
     }
+}
+
+/// Scores `model` with the removals of each plan it is given (weights shared, no reload), in one
+/// convention, with a progress bar: the re-scoring step of iterative selection. The first call, on
+/// the model's own plan, is remembered, so a caller that also records those scores pays once.
+func scorer(_ model: LlamaModel, _ set: CalibrationSet, residual: Bool, target: DropTarget) -> (LayerPlan) throws -> SimilarityScores {
+    var first: SimilarityScores?
+    return { plan in
+        if plan == model.plan, let first { return first }
+        let bar = ProgressBar("scoring (\(Selection.available(target, plan: plan)) \(target.rawValue) modules left)", total: set.samples.count)
+        let s = try RedundancyScorer(model: model.removing(plan)).score(set) { done, _ in bar.update(done) }.convention(residual: residual)
+        if plan == model.plan { first = s }
+        return s
+    }
+}
+
+func logStep(_ step: Int, _ module: Module, _ similarity: Double) {
+    Log.info(String(format: "step %d: drop %@ %d (similarity %.4f)", step, module.kind.rawValue, module.layer, similarity))
+}
+
+/// Writes the plan (`planOut`) and the pruned model (`output`) where asked.
+func writeDropOutputs(_ record: DropPlan, plan: LayerPlan, source: LlamaModel, output: String?, planOut: String?) throws -> PrunedModelSummary? {
+    if let planOut { try record.write(to: planOut) }
+    guard let output else { return nil }
+    Log.info("writing \(output)")
+    return try PrunedModel.write(source: source.file, plan: plan, record: record, to: output)
 }

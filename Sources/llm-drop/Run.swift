@@ -73,26 +73,17 @@ struct RunAll: ParsableCommand {
         // 1. Score and choose.
         Log.info("step 1/5: scoring (\(calibration.calibration!))")
         let set = try calibration.load(for: base)
-        let scorer = { (plan: LayerPlan) throws -> SimilarityScores in
-            let bar = ProgressBar("scoring", total: set.samples.count)
-            return try RedundancyScorer(model: base.removing(plan)).score(set) { done, _ in bar.update(done) }
-                .convention(residual: !calibration.noResidual)
-        }
-        let scores = try scorer(base.plan)
+        let score = scorer(base, set, residual: !calibration.noResidual, target: target)
+        let scores = try score(base.plan)
         let plan = iterative
-            ? try Selection.iterative(target: target, count: k, plan: base.plan, score: scorer)
+            ? try Selection.iterative(target: target, count: k, plan: base.plan, score: score, onStep: logStep)
             : try Selection.oneShot(scores, target: target, count: k, plan: base.plan)
         let record = DropPlan(plan, target: target.rawValue, method: iterative ? "iterative" : "one-shot", model: modelOptions.model,
                               scores: ["attention": scores.attention, "mlp": scores.mlp, "block": scores.block])
         let dropped = try original.removing(plan)
         var r = DropReport(model: modelOptions.model, plan: record, calibration: set.source,
                            kvCacheBytesPerToken: BeforeAfter(original: base.kvCacheBytesPerToken, dropped: dropped.kvCacheBytesPerToken))
-        if let planOut { try AtomicFile.write(try JSONEncoder().encode(record), to: planOut) }
-        if let output {
-            Log.info("writing \(output)")
-            try PrunedModel.write(source: original.file, plan: plan, record: record, to: output)
-            r.output = output
-        }
+        if try writeDropOutputs(record, plan: plan, source: original, output: output, planOut: planOut) != nil { r.output = output }
 
         // 2. Divergence on held-out text (self-generated with another seed unless --data).
         Log.info("step 2/5: divergence")
