@@ -8,7 +8,7 @@
 #   2. llm-drop is built (swift build -c release; in .build-llamacpp when another build holds .build).
 #   3. The model is fetched (scripts/fetch-models.sh smollm2) unless MODEL names one.
 #
-# Environment: MODEL (GGUF), CALIBRATION (text for scoring; default ../shared/data/c4_demo.json,
+# Environment: MODEL (GGUF), CALIBRATION (text for scoring; default Tests/Fixtures/data/c4_demo.json,
 # else `self`), LLM_DROP_BIN (use this binary, skip the build), CHECK_LLAMACPP_KEEP=1 (keep the
 # pruned files), PYTHON (the interpreter that makes the venv; default python3).
 set -euo pipefail
@@ -59,7 +59,7 @@ model="${MODEL:-$(scripts/fetch-models.sh smollm2)}"
 calibration="${CALIBRATION:-}"
 if [ -z "$calibration" ]; then
     calibration=self
-    [ -s ../shared/data/c4_demo.json ] && calibration="$root/../shared/data/c4_demo.json"
+    [ -s Tests/Fixtures/data/c4_demo.json ] && calibration="$root/Tests/Fixtures/data/c4_demo.json"
 fi
 
 # --- 4. compare ----------------------------------------------------------------------------------

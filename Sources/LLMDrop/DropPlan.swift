@@ -2,6 +2,7 @@
 // in the original model), how they were chosen, and the scores behind the choice. Also reads the
 // LLM-Drop code's `config.json` form (`drop_attn_list` / `drop_mlp_list`: indices or per-layer booleans).
 import Foundation
+import LLMFormats
 import LLMModels
 
 public enum DropTarget: String, Sendable, Codable, CaseIterable {
@@ -12,21 +13,22 @@ public struct DropPlan: Sendable, Codable, Equatable {
     public var droppedAttention: [Int]
     public var droppedMLP: [Int]
     public var droppedBlocks: [Int]
-    public var target: String
-    /// "one-shot", "iterative" or "consecutive".
-    public var method: String
-    /// Layers of the model the plan was made for.
-    public var layers: Int
+    /// Provenance, optional in files people write by hand: what was targeted ("attention", …),
+    /// "one-shot", "iterative" or "consecutive", the layers and file of the model it was made for, and
+    /// the scores behind the choice.
+    public var target: String?
+    public var method: String?
+    public var layers: Int?
     public var model: String?
     public var scores: [String: [Double?]]?
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case droppedAttention = "dropped_attention", droppedMLP = "dropped_mlp", droppedBlocks = "dropped_blocks"
         case target, method, layers, model, scores
     }
 
-    public init(droppedAttention: [Int] = [], droppedMLP: [Int] = [], droppedBlocks: [Int] = [], target: String,
-                method: String, layers: Int, model: String? = nil, scores: [String: [Double?]]? = nil) {
+    public init(droppedAttention: [Int] = [], droppedMLP: [Int] = [], droppedBlocks: [Int] = [], target: String? = nil,
+                method: String? = nil, layers: Int? = nil, model: String? = nil, scores: [String: [Double?]]? = nil) {
         self.droppedAttention = droppedAttention.sorted()
         self.droppedMLP = droppedMLP.sorted()
         self.droppedBlocks = droppedBlocks.sorted()
@@ -37,10 +39,23 @@ public struct DropPlan: Sendable, Codable, Equatable {
         self.scores = scores
     }
 
+    /// Missing lists mean nothing dropped; every provenance field is optional.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(droppedAttention: try c.decodeIfPresent([Int].self, forKey: .droppedAttention) ?? [],
+                  droppedMLP: try c.decodeIfPresent([Int].self, forKey: .droppedMLP) ?? [],
+                  droppedBlocks: try c.decodeIfPresent([Int].self, forKey: .droppedBlocks) ?? [],
+                  target: try c.decodeIfPresent(String.self, forKey: .target),
+                  method: try c.decodeIfPresent(String.self, forKey: .method),
+                  layers: try c.decodeIfPresent(Int.self, forKey: .layers),
+                  model: try c.decodeIfPresent(String.self, forKey: .model),
+                  scores: try c.decodeIfPresent([String: [Double?]].self, forKey: .scores))
+    }
+
     /// The removals as a layer plan for a model of `layers` layers; throws on an index out of range.
     public func layerPlan(layers: Int) throws -> LayerPlan {
-        if self.layers != layers {
-            throw ModelError.invalidPlan("it was made for a model with \(self.layers) layers but this model has \(layers); use a plan made for this model")
+        if let made = self.layers, made != layers {
+            throw ModelError.invalidPlan("it was made for a model with \(made) layers but this model has \(layers); use a plan made for this model")
         }
         return try LayerPlan.full(layers: layers).removing(attention: droppedAttention, mlp: droppedMLP, blocks: droppedBlocks)
     }
@@ -66,42 +81,52 @@ public enum PlanFileError: Error, Equatable, CustomStringConvertible {
         switch self {
         case .notFound(let p): return "drop plan '\(p)' does not exist; make one with `llm-drop drop … --plan-out PLAN.json`"
         case .malformed(let p, let r):
-            return "'\(p)' is not a drop plan: \(r); pass a plan written by `llm-drop drop --plan-out` or an LLM-Drop config.json with drop_attn_list / drop_mlp_list"
+            return "'\(p)' is not a valid drop plan: \(r); write {\"dropped_attention\": [...], \"dropped_mlp\": [...], \"dropped_blocks\": [...]} (0-based layer indices, any of the three) or pass an LLM-Drop config.json with drop_attn_list / drop_mlp_list"
         }
     }
 }
 
 public enum PlanFile {
-    /// Reads a plan written by `llm-drop drop --plan-out`, or an LLM-Drop `config.json`, for a model
-    /// of `layers` layers, as the layer plan to apply at load.
+    /// Reads a plan written by `llm-drop drop --plan-out` or by hand, or an LLM-Drop `config.json`, for
+    /// a model of `layers` layers, as the layer plan to apply at load.
     public static func load(path: String, layers: Int) throws -> LayerPlan {
         guard FileManager.default.fileExists(atPath: path) else { throw PlanFileError.notFound(path) }
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw PlanFileError.malformed(path: path, reason: error.localizedDescription)
         }
-        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw PlanFileError.malformed(path: path, reason: "it is not a JSON object")
-        }
-        if object["dropped_attention"] != nil || object["dropped_mlp"] != nil || object["dropped_blocks"] != nil {
-            do {
-                return try JSONDecoder().decode(DropPlan.self, from: data).layerPlan(layers: layers)
-            } catch let e as ModelError {
-                throw e
-            } catch {
-                throw PlanFileError.malformed(path: path, reason: "\(error)")
+        let object: [String: Any]
+        do {
+            guard let o = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+                throw PlanFileError.malformed(path: path, reason: "it is not a JSON object")
             }
+            object = o
+        } catch let e as PlanFileError {
+            throw e
+        } catch {
+            throw PlanFileError.malformed(path: path, reason: JSONErrors.describe(error))
         }
+        // An LLM-Drop config.json carries the model's whole configuration: its other keys are expected.
         if object["drop_attn_list"] != nil || object["drop_mlp_list"] != nil {
             let config: LLMDropConfig
             do { config = try JSONDecoder().decode(LLMDropConfig.self, from: data) } catch {
-                throw PlanFileError.malformed(path: path, reason: "drop_attn_list / drop_mlp_list must be lists of layer indices or of one boolean per layer")
+                throw PlanFileError.malformed(path: path, reason: JSONErrors.describe(error) + "; drop_attn_list / drop_mlp_list must be lists of layer indices or of one boolean per layer")
             }
             let attention = try config.dropAttnList?.indices(layers: layers, key: "drop_attn_list", path: path) ?? []
             let mlp = try config.dropMLPList?.indices(layers: layers, key: "drop_mlp_list", path: path) ?? []
             return try LayerPlan.full(layers: layers).removing(attention: attention, mlp: mlp)
         }
-        throw PlanFileError.malformed(path: path, reason: "it has none of dropped_attention, dropped_mlp, dropped_blocks, drop_attn_list, drop_mlp_list")
+        let known = Set(DropPlan.CodingKeys.allCases.map(\.rawValue))
+        if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
+            throw PlanFileError.malformed(path: path, reason: "unknown field '\(unknown)' (known: \(DropPlan.CodingKeys.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        do {
+            return try JSONDecoder().decode(DropPlan.self, from: data).layerPlan(layers: layers)
+        } catch let e as ModelError {
+            throw e
+        } catch {
+            throw PlanFileError.malformed(path: path, reason: JSONErrors.describe(error))
+        }
     }
 }
 

@@ -48,7 +48,7 @@ public struct ScoresFile: Sendable, Codable, Equatable {
         guard let data = FileManager.default.contents(atPath: path) else { throw ScoresFileError.notFound(path) }
         let file: ScoresFile
         do { file = try JSONDecoder().decode(ScoresFile.self, from: data) } catch {
-            throw ScoresFileError.malformed(path)
+            throw ScoresFileError.malformed(path: path, reason: JSONErrors.describe(error))
         }
         guard file.fingerprint == expectedFingerprint else { throw ScoresFileError.otherModel(path: path, model: file.model) }
         return file
@@ -63,13 +63,13 @@ public struct ScoresFile: Sendable, Codable, Equatable {
 
 public enum ScoresFileError: Error, Equatable, CustomStringConvertible {
     case notFound(String)
-    case malformed(String)
+    case malformed(path: String, reason: String)
     case otherModel(path: String, model: String)
 
     public var description: String {
         switch self {
         case .notFound(let p): return "scores file '\(p)' does not exist; make one with `llm-drop score MODEL --calibration FILE --output \(p)`"
-        case .malformed(let p): return "'\(p)' is not a scores file written by `llm-drop score --output`; score the model again"
+        case .malformed(let p, let r): return "'\(p)' is not a scores file written by `llm-drop score --output`: \(r); score the model again"
         case .otherModel(let p, let m):
             return "scores file '\(p)' was computed on another model or drop plan ('\(m)'); score this model with `llm-drop score` first"
         }

@@ -5,6 +5,7 @@
 //   cloze       {"id", "context", "target": " word"}                             (LAMBADA)
 // Every line is checked; a bad one is an error naming `file:line` (strict) or is skipped and counted.
 import Foundation
+import LLMFormats
 
 public enum TaskFormat: String, CaseIterable, Codable, Sendable {
     case mc, winogrande, cloze
@@ -247,7 +248,7 @@ struct TaskFileParser {
         guard String(data: bytes, encoding: .utf8) != nil else { throw .notUTF8 }
         let json: Any
         do { json = try JSONSerialization.jsonObject(with: bytes, options: [.fragmentsAllowed]) } catch {
-            throw .invalidJSON(Self.jsonReason(error))
+            throw .invalidJSON(JSONErrors.parseDetail(error))
         }
         guard let object = json as? [String: Any] else { throw .notAnObject }
         let format: TaskFormat
@@ -278,13 +279,6 @@ struct TaskFileParser {
             let target = try fields.string("target", nonEmpty: true)
             return TaskItem(id: id, line: line, body: .cloze(context: context, target: target))
         }
-    }
-
-    /// Foundation's parse errors carry their reason in the user info; keep the message short.
-    static func jsonReason(_ error: Error) -> String {
-        let ns = error as NSError
-        if let d = ns.userInfo[NSDebugDescriptionErrorKey] as? String { return d }
-        return "unparseable"
     }
 
     struct Fields {

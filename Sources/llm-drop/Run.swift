@@ -124,7 +124,7 @@ struct RunAll: ParsableCommand {
     }
 
     func printSummary(_ r: DropReport) {
-        print("dropped \(r.plan.target) (\(r.plan.method)): attention \(r.plan.droppedAttention), MLP \(r.plan.droppedMLP), blocks \(r.plan.droppedBlocks)")
+        print("dropped \(r.plan.target ?? "modules") (\(r.plan.method ?? "given plan")): attention \(r.plan.droppedAttention), MLP \(r.plan.droppedMLP), blocks \(r.plan.droppedBlocks)")
         var rows = [["measure", "original", "dropped", "change"]]
         rows.append(["KV cache per token", Format.bytes(r.kvCacheBytesPerToken.original), Format.bytes(r.kvCacheBytesPerToken.dropped),
                      String(format: "%+.1f %%", 100 * (Double(r.kvCacheBytesPerToken.dropped) / Double(max(r.kvCacheBytesPerToken.original, 1)) - 1))])

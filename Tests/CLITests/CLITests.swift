@@ -106,7 +106,7 @@ final class CLITests: XCTestCase {
     /// score → drop --scores → pruned GGUF → inspect: the whole method through the command line.
     func testScoreDropInspect() throws {
         let model = try TestPaths.smollm2()
-        let calibration = try TestPaths.sharedFile("data/c4_demo.json").path
+        let calibration = try TestPaths.fixture("data/c4_demo.json").path
         let scores = dir.appendingPathComponent("scores.json").path
         let s = try json(run(["score", model, "--calibration", calibration, "--samples", "4", "--seq-len", "64", "--output", scores, "--json"]))
         XCTAssertEqual((s["attention"] as? [Any])?.count, 30)

@@ -96,6 +96,56 @@ final class SelectionTests: XCTestCase {
         XCTAssertThrowsError(try PlanFile.load(path: notAPlan.path, layers: 4)) { XCTAssertTrue($0 is PlanFileError) }
     }
 
+    /// Plans people write by hand: any subset of the three lists, no provenance.
+    func testHandWrittenPlansLoad() throws {
+        let cases: [(String, [Int], [Int], [Int])] = [
+            (#"{"dropped_attention": [1, 2], "dropped_mlp": [], "dropped_blocks": []}"#, [1, 2], [], []),
+            (#"{"dropped_attention": [3]}"#, [3], [], []),
+            (#"{"dropped_mlp": [0], "dropped_blocks": [2]}"#, [], [0], [2]),
+            (#"{}"#, [], [], []),
+        ]
+        for (i, (json, attention, mlp, blocks)) in cases.enumerated() {
+            let url = dir.appendingPathComponent("hand\(i).json")
+            try Data(json.utf8).write(to: url)
+            let p = try PlanFile.load(path: url.path, layers: 4)
+            XCTAssertEqual(p.droppedAttention, attention, json)
+            XCTAssertEqual(p.droppedMLP, mlp, json)
+            XCTAssertEqual(p.droppedBlocks, blocks, json)
+        }
+    }
+
+    /// Errors name the file and the field, never a Swift DecodingError description.
+    func testPlanErrorsNameTheField() throws {
+        func message(_ json: String) throws -> String {
+            let url = dir.appendingPathComponent("msg.json")
+            try Data(json.utf8).write(to: url)
+            do {
+                _ = try PlanFile.load(path: url.path, layers: 4)
+            } catch {
+                let text = "\(error)"
+                XCTAssertTrue(text.contains(url.path), text)
+                XCTAssertFalse(text.contains("DecodingError") || text.contains("CodingKeys") || text.contains("codingPath"), text)
+                return text
+            }
+            XCTFail("\(json) was accepted")
+            return ""
+        }
+        XCTAssertTrue(try message(#"{"dropped_attention": [1], "droped_mlp": [2]}"#).contains("unknown field 'droped_mlp'"))
+        XCTAssertTrue(try message(#"{"dropped_attention": [1, "two"]}"#).contains("field 'dropped_attention[1]' should be an integer"))
+        XCTAssertTrue(try message(#"{"dropped_attention": 3}"#).contains("field 'dropped_attention' should be a list"))
+        XCTAssertTrue(try message(#"{"dropped_attention": [1], "layers": "many"}"#).contains("field 'layers' should be an integer"))
+        XCTAssertTrue(try message(#"{"dropped_attention": [1"#).contains("not valid JSON"))
+        XCTAssertTrue(try message(#"[1, 2]"#).contains("not a JSON object"))
+    }
+
+    func testScoresFileErrorsNameTheField() throws {
+        let url = dir.appendingPathComponent("scores-bad.json")
+        try Data(#"{"attention": [0.9], "mlp": [0.8], "block": [0.7], "tokens": 3}"#.utf8).write(to: url)
+        XCTAssertThrowsError(try ScoresFile.load(path: url.path, expectedFingerprint: "x")) {
+            XCTAssertEqual($0 as? ScoresFileError, .malformed(path: url.path, reason: "field 'samples' is missing"))
+        }
+    }
+
     func testScoresFileFromAnotherModelIsRefused() throws {
         let a = try LlamaModel(path: TinyModel().write(to: dir), options: LoadOptions(threads: 1))
         var other = TinyModel()

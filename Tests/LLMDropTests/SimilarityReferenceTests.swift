@@ -1,5 +1,5 @@
 // Redundancy scores and drop choices against PyTorch + transformers
-// (../shared/reference/smollm2/similarities.json and perplexity.json).
+// (Tests/Fixtures/reference/smollm2/similarities.json and perplexity.json).
 import Foundation
 import LLMDrop
 import LLMEval
@@ -16,7 +16,7 @@ final class SimilarityReferenceTests: XCTestCase {
     func scores() throws -> SimilarityScores {
         if let s = Self.cachedScores { return s }
         let model = try Self.model.get()
-        let docs = try TextCorpus.documents(at: TestPaths.sharedFile("data/c4_demo.json").path)
+        let docs = try TextCorpus.documents(at: TestPaths.fixture("data/c4_demo.json").path)
         let set = try CalibrationSet.fromDocuments(docs, tokenizer: model.tokenizer, samples: 32, length: 128,
                                                    sampling: .documents, source: "c4_demo.json")
         let s = try RedundancyScorer(model: model).score(set)
@@ -25,7 +25,7 @@ final class SimilarityReferenceTests: XCTestCase {
     }
 
     func reference() throws -> [String: Any] {
-        try XCTUnwrap(TestPaths.json(TestPaths.sharedFile("reference/smollm2/similarities.json")) as? [String: Any])
+        try XCTUnwrap(TestPaths.json(TestPaths.fixture("reference/smollm2/similarities.json")) as? [String: Any])
     }
 
     func testSimilaritiesMatchReference() throws {
@@ -50,7 +50,7 @@ final class SimilarityReferenceTests: XCTestCase {
 
     func testDropChoicesMatchReference() throws {
         let s = try scores()
-        let configs = try XCTUnwrap((TestPaths.json(TestPaths.sharedFile("reference/smollm2/perplexity.json")) as? [String: Any])?["configs"] as? [String: [String: Any]])
+        let configs = try XCTUnwrap((TestPaths.json(TestPaths.fixture("reference/smollm2/perplexity.json")) as? [String: Any])?["configs"] as? [String: [String: Any]])
         let full = LayerPlan.full(layers: 30)
         for (name, target, k) in [("attn_k4", DropTarget.attention, 4), ("attn_k8", .attention, 8), ("mlp_k4", .mlp, 4), ("block_k4", .block, 4)] {
             let plan = try Selection.oneShot(s, target: target, count: k, plan: full)
@@ -68,8 +68,8 @@ final class SimilarityReferenceTests: XCTestCase {
     /// Perplexity of the dropped models within 1% of the reference (first 16 evaluation windows).
     func testDroppedPerplexityMatchesReference() throws {
         let model = try Self.model.get()
-        let configs = try XCTUnwrap((TestPaths.json(TestPaths.sharedFile("reference/smollm2/perplexity.json")) as? [String: Any])?["configs"] as? [String: [String: Any]])
-        let docs = try XCTUnwrap(TestPaths.json(TestPaths.sharedFile("data/c4_demo.json")) as? [[String: Any]])
+        let configs = try XCTUnwrap((TestPaths.json(TestPaths.fixture("reference/smollm2/perplexity.json")) as? [String: Any])?["configs"] as? [String: [String: Any]])
+        let docs = try XCTUnwrap(TestPaths.json(TestPaths.fixture("data/c4_demo.json")) as? [[String: Any]])
         let tokens = model.tokenizer.encode(docs[200..<300].map { $0["text"] as! String }.joined(separator: "\n\n"), addSpecialTokens: false)
         for name in ["attn_k4", "attn_k8", "mlp_k4", "block_k4"] {
             let c = try XCTUnwrap(configs[name])
@@ -85,7 +85,7 @@ final class SimilarityReferenceTests: XCTestCase {
     /// Iterative selection with K = 1 is one-shot selection with K = 1.
     func testIterativeWithOneStepEqualsOneShot() throws {
         let model = try Self.model.get()
-        let docs = try TextCorpus.documents(at: TestPaths.sharedFile("data/c4_demo.json").path)
+        let docs = try TextCorpus.documents(at: TestPaths.fixture("data/c4_demo.json").path)
         let set = try CalibrationSet.fromDocuments(docs, tokenizer: model.tokenizer, samples: 4, length: 64, sampling: .blocks, source: "c4")
         let scorer = RedundancyScorer(model: model)
         let full = model.plan

@@ -1,4 +1,4 @@
-// Perplexity against PyTorch + transformers (../shared/reference/smollm2/perplexity.json): within 0.5%
+// Perplexity against PyTorch + transformers (Tests/Fixtures/reference/smollm2/perplexity.json): within 0.5%
 // on the reference windows.
 import Foundation
 import LLMEval
@@ -13,7 +13,7 @@ final class PerplexityReferenceTests: XCTestCase {
 
     func testPerplexityMatchesReferenceOnFirst16Windows() throws {
         let model = try loadModel()
-        let ref = try XCTUnwrap(TestPaths.json(TestPaths.sharedFile("reference/smollm2/perplexity.json")) as? [String: Any])
+        let ref = try XCTUnwrap(TestPaths.json(TestPaths.fixture("reference/smollm2/perplexity.json")) as? [String: Any])
         let full = try XCTUnwrap((ref["configs"] as? [String: [String: Any]])?["full"])
         let expected = try XCTUnwrap(full["perplexity_first_16_windows"] as? Double)
         let tokens = try evaluationTokens(model)
@@ -30,7 +30,7 @@ final class PerplexityReferenceTests: XCTestCase {
 
     /// texts[200:300] of c4_demo.json joined with blank lines, tokenized once without special tokens.
     func evaluationTokens(_ model: LlamaModel) throws -> [Int] {
-        let docs = try XCTUnwrap(TestPaths.json(TestPaths.sharedFile("data/c4_demo.json")) as? [[String: Any]])
+        let docs = try XCTUnwrap(TestPaths.json(TestPaths.fixture("data/c4_demo.json")) as? [[String: Any]])
         let text = docs[200..<300].map { $0["text"] as! String }.joined(separator: "\n\n")
         return model.tokenizer.encode(text, addSpecialTokens: false)
     }

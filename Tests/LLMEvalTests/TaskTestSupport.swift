@@ -12,9 +12,9 @@ enum TaskTestModel {
 
     static func load() throws -> LlamaModel { try model.get() }
 
-    /// The first `count` items of a shared task file.
+    /// The first `count` items of a task file in Tests/Fixtures/data.
     static func items(_ relative: String, count: Int) throws -> [TaskItem] {
-        let file = try TaskFile(path: TestPaths.sharedFile(relative).path, strict: true, limit: count)
+        let file = try TaskFile(path: TestPaths.fixture(relative).path, strict: true, limit: count)
         XCTAssertEqual(file.items.count, count)
         return file.items
     }

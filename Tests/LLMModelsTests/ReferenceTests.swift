@@ -1,4 +1,4 @@
-// The Llama forward pass against PyTorch + transformers (../shared/reference/smollm2): last-position
+// The Llama forward pass against PyTorch + transformers (Tests/Fixtures/reference/smollm2): last-position
 // logits within 1e-3 relative L2 error with the same top-1; cached and batched passes agree.
 import Foundation
 import LLMModels
@@ -14,7 +14,7 @@ final class ReferenceTests: XCTestCase {
     struct Prompt { let name: String; let ids: [Int]; let top1: Int; let logitsFile: URL }
 
     func prompts() throws -> [Prompt] {
-        let url = try TestPaths.sharedFile("reference/smollm2/logits.json")
+        let url = try TestPaths.fixture("reference/smollm2/logits.json")
         let json = try XCTUnwrap(TestPaths.json(url) as? [String: Any])
         let prompts = try XCTUnwrap(json["prompts"] as? [String: [String: Any]])
         return try prompts.keys.sorted().map { name in
@@ -44,7 +44,7 @@ final class ReferenceTests: XCTestCase {
 
     func testPromptTokenizationMatchesReference() throws {
         let model = try loadModel()
-        let url = try TestPaths.sharedFile("reference/smollm2/logits.json")
+        let url = try TestPaths.fixture("reference/smollm2/logits.json")
         let prompts = try XCTUnwrap((TestPaths.json(url) as? [String: Any])?["prompts"] as? [String: [String: Any]])
         for (name, p) in prompts where (p["bos_added"] as? Bool) == false {
             XCTAssertEqual(model.tokenizer.encode(p["text"] as! String, addSpecialTokens: true), p["token_ids"] as? [Int], name)

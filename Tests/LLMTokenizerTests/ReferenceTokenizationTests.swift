@@ -1,5 +1,5 @@
 // Token ids of the real SmolLM2 (byte-level BPE, pre "smollm") and Gemma 3 (SentencePiece) tokenizers
-// against ../shared/reference/smollm2/tokenize.json (HF tokenizers; identical to llama.cpp's
+// against Tests/Fixtures/reference/smollm2/tokenize.json (HF tokenizers; identical to llama.cpp's
 // llama-tokenize for every non-empty case), round trips, special tokens and C4 token counts.
 import Foundation
 import LLMFormats
@@ -18,7 +18,7 @@ private struct ReferenceCase {
 }
 
 private func referenceCases(_ model: String) throws -> (cases: [ReferenceCase], bos: Int?, eos: Int?) {
-    let json = try TestPaths.json(TestPaths.sharedFile("reference/smollm2/tokenize.json"))
+    let json = try TestPaths.json(TestPaths.fixture("reference/smollm2/tokenize.json"))
     let root = try XCTUnwrap(json as? [String: Any])
     let m = try XCTUnwrap(root[model] as? [String: Any])
     let cases = try XCTUnwrap(m["cases"] as? [[String: Any]]).map { c in
@@ -30,9 +30,9 @@ private func referenceCases(_ model: String) throws -> (cases: [ReferenceCase], 
     return (cases, m["bos_token_id"] as? Int, m["eos_token_id"] as? Int)
 }
 
-/// The first documents of ../shared/data/c4_demo.json.
+/// The first documents of Tests/Fixtures/data/c4_demo.json.
 private func c4Texts(_ n: Int) throws -> [String] {
-    let json = try TestPaths.json(TestPaths.sharedFile("data/c4_demo.json"))
+    let json = try TestPaths.json(TestPaths.fixture("data/c4_demo.json"))
     let docs = try XCTUnwrap(json as? [[String: Any]])
     return try docs.prefix(n).map { try XCTUnwrap($0["text"] as? String) }
 }

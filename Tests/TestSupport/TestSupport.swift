@@ -1,5 +1,5 @@
-// Locations of the real models and the shared reference/data folders for tests; a missing one skips
-// the test with a message saying how to get it.
+// Locations of the real models (fetched by `make test`; a missing one skips the test with a message
+// saying how to get it) and of the reference figures and data committed under Tests/Fixtures.
 import Foundation
 import XCTest
 
@@ -8,11 +8,8 @@ public enum TestPaths {
     public static let repoRoot: URL = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    /// `../shared` beside the checkout, or `$LLM_DROP_SHARED`.
-    public static var shared: URL {
-        if let s = ProcessInfo.processInfo.environment["LLM_DROP_SHARED"] { return URL(fileURLWithPath: s) }
-        return repoRoot.deletingLastPathComponent().appendingPathComponent("shared")
-    }
+    /// Reference figures and data committed with the tests (Tests/Fixtures/README.md says where each came from).
+    public static let fixtures: URL = repoRoot.appendingPathComponent("Tests/Fixtures")
 
     public static var home: URL {
         if let h = ProcessInfo.processInfo.environment["LLM_DROP_HOME"], !h.isEmpty { return URL(fileURLWithPath: h) }
@@ -37,18 +34,21 @@ public enum TestPaths {
         return path
     }
 
-    /// A file under ../shared (reference figures or data); skips when the shared folder is absent.
-    public static func sharedFile(_ relative: String) throws -> URL {
-        let url = shared.appendingPathComponent(relative)
-        guard FileManager.default.fileExists(atPath: url.path) else {
-            throw XCTSkip("\(relative) not found under \(shared.path): the shared reference folder is absent (CI provides it beside the checkout)")
-        }
+    /// A committed fixture file; a missing one is a broken checkout, so it fails the test rather than skipping it.
+    public static func fixture(_ relative: String) throws -> URL {
+        let url = fixtures.appendingPathComponent(relative)
+        guard FileManager.default.fileExists(atPath: url.path) else { throw MissingFixture(path: url.path) }
         return url
     }
 
     public static func json(_ url: URL) throws -> Any {
         try JSONSerialization.jsonObject(with: Data(contentsOf: url))
     }
+}
+
+public struct MissingFixture: Error, CustomStringConvertible {
+    public let path: String
+    public var description: String { "test fixture \(path) is missing from the checkout; restore Tests/Fixtures from git" }
 }
 
 /// Relative L2 error ‖a − b‖ / ‖b‖ in Float64.
