@@ -71,7 +71,7 @@ public struct CalibrationSet: Sendable, Equatable {
 
     /// N samples of `length` tokens sampled from the model (temperature 1, full distribution), sample
     /// i seeded with `seed + i`, each starting from the BOS token (EOS when there is none).
-    public static func selfGenerated(model: LlamaModel, samples n: Int, length: Int, seed: UInt64,
+    public static func selfGenerated(model: LanguageModel, samples n: Int, length: Int, seed: UInt64,
                                      progress: ((Int, Int) -> Void)? = nil) throws -> CalibrationSet {
         guard n >= 1, length >= 2 else { throw CalibrationError.invalidSize(samples: n, length: length) }
         guard let start = model.tokenizer.bosID ?? model.tokenizer.eosID else { throw CalibrationError.noStartToken }

@@ -1,7 +1,11 @@
-// Writes a pruned GGUF: the source file without the dropped tensors, in the forms llama.cpp runs
-// (verified in ../shared/reference/llamacpp-gguf.md):
-//   - whole blocks only: the same architecture with fewer blocks, renumbered;
-//   - any attention or MLP sublayer dropped: architecture `deci` with per-layer head counts and FFN
+// Writes a pruned GGUF: the source file without the dropped tensors (every tensor of a kept layer is
+// copied, whatever the family has: biases, Q/K norms, post-norms), in the forms llama.cpp runs where it
+// can (verified in ../shared/reference/llamacpp-gguf.md):
+//   - whole blocks only: the same architecture with fewer blocks, renumbered (Gemma 3: each layer keeps
+//     its sliding or global attention through `gemma3.attention.sliding_window_pattern`);
+//   - Gemma 3 / Qwen with a sublayer dropped: the same architecture with per-layer head counts and FFN
+//     widths, 0 where a sublayer is gone; LLMDrop runs it, llama.cpp does not (`llamaCppSupport`);
+//   - Llama with an attention or MLP sublayer dropped: architecture `deci` with per-layer head counts and FFN
 //     widths. A dropped attention has head_count = head_count_kv = 0 and no attention tensors, except
 //     in layer 0, which keeps the "linear attention" form (head count unchanged, head_count_kv = 0,
 //     attn_norm kept, a zero attn_output, no q/k/v). A dropped MLP is never width 0 (llama.cpp would
@@ -31,6 +35,8 @@ public struct PrunedModelSummary: Sendable {
     public let layers: Int
     public let tensors: Int
     public let bytes: Int
+    /// False when llama.cpp cannot run the written file (see `PrunedModel.llamaCppSupport`).
+    public let runsInLlamaCpp: Bool
 }
 
 public enum PrunedModel {
@@ -55,16 +61,21 @@ public enum PrunedModel {
     @discardableResult
     public static func write(source: GGUFFile, plan: LayerPlan, record: DropPlan, to output: String) throws -> PrunedModelSummary {
         try validateOutput(output, source: source.path)
-        let config = try LlamaConfig(file: source)
+        let config = try ModelConfig(file: source)
         guard plan.layerCount == config.layerCount else {
             throw ModelError.invalidPlan("it describes \(plan.layerCount) layers but the model has \(config.layerCount)")
         }
         let keep = try config.filePlan(source).intersected(with: plan)
         let kept = (0..<config.layerCount).filter { keep.attention[$0] || keep.mlp[$0] }
         guard !kept.isEmpty else { throw PrunedModelError.nothingKept }
-        let perLayer = config.architecture == .deci || kept.contains { !keep.attention[$0] || !keep.mlp[$0] }
+        let sublayersDropped = kept.contains { !keep.attention[$0] || !keep.mlp[$0] }
+        let llamaFamily = config.architecture == .llama || config.architecture == .deci
+        // Llama files with a sublayer gone become `deci`, which llama.cpp runs; other families keep
+        // their architecture with per-layer head counts and widths (0 = gone), which LLMDrop reads.
+        let perLayer = config.architecture == .deci || sublayersDropped
         let oldPrefix = config.architecture.rawValue
-        let newPrefix = perLayer ? Architecture.deci.rawValue : oldPrefix
+        let newPrefix = llamaFamily && perLayer ? Architecture.deci.rawValue : oldPrefix
+        let deciForm = newPrefix == Architecture.deci.rawValue
 
         var w = GGUFWriter(alignment: source.alignment)
         for key in source.metadataKeys {
@@ -78,45 +89,65 @@ public enum PrunedModel {
             }
         }
         w.set("\(newPrefix).block_count", .uint32(UInt32(kept.count)))
+        func array(_ v: [Int]) -> GGUFValue { .array(elementType: .int32, v.map { .int32(Int32($0)) }) }
         // Heads of a layer-0 attention in linear form: its own count, else the model's first non-zero.
         let linearHeads = { (l: Int) in config.heads[l] > 0 ? config.heads[l] : (config.heads.first { $0 > 0 } ?? 1) }
         var droppedMLP: [Int] = []
         if perLayer {
             var heads: [Int] = [], kv: [Int] = [], ffn: [Int] = []
             for (new, l) in kept.enumerated() {
-                // Layer 0 keeps a head count (llama.cpp derives the head size from it).
-                heads.append(keep.attention[l] ? config.heads[l] : new == 0 ? linearHeads(l) : 0)
+                if deciForm {
+                    // Layer 0 keeps a head count (llama.cpp derives the head size from it); a dropped MLP
+                    // is a zero FFN (llama.cpp skips the whole block on width 0).
+                    heads.append(keep.attention[l] ? config.heads[l] : new == 0 ? linearHeads(l) : 0)
+                    ffn.append(keep.mlp[l] ? config.ffnLength[l] : zeroFFNWidth)
+                    if !keep.mlp[l] { droppedMLP.append(new) }
+                } else {
+                    heads.append(keep.attention[l] ? config.heads[l] : 0)
+                    ffn.append(keep.mlp[l] ? config.ffnLength[l] : 0)
+                }
                 kv.append(keep.attention[l] ? config.kvHeads[l] : 0)
-                ffn.append(keep.mlp[l] ? config.ffnLength[l] : zeroFFNWidth)
-                if !keep.mlp[l] { droppedMLP.append(new) }
             }
-            func array(_ v: [Int]) -> GGUFValue { .array(elementType: .int32, v.map { .int32(Int32($0)) }) }
             w.set("\(newPrefix).attention.head_count", array(heads))
             w.set("\(newPrefix).attention.head_count_kv", array(kv))
             w.set("\(newPrefix).feed_forward_length", array(ffn))
             w.set("\(newPrefix).attention.key_length", .uint32(UInt32(config.headDim)))
             w.set("\(newPrefix).attention.value_length", .uint32(UInt32(config.headDim)))
         }
+        if config.architecture == .gemma3, config.slidingWindow.contains(where: { $0 > 0 }) {
+            // Each kept layer keeps its attention type (and with it its RoPE base) wherever it lands;
+            // llama.cpp reads this per-layer array too.
+            w.set("\(newPrefix).attention.sliding_window_pattern", .array(elementType: .bool, kept.map { .bool(config.isSliding($0)) }))
+        }
         if !droppedMLP.isEmpty {
-            w.set("llmdrop.dropped_mlp", .array(elementType: .int32, droppedMLP.map { .int32(Int32($0)) }))
+            w.set(FilePlan.droppedMLPKey, array(droppedMLP))
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         w.set(planKey, .string(String(decoding: try encoder.encode(record), as: UTF8.self)))
         w.set("llmdrop.source", .string(URL(fileURLWithPath: source.path).lastPathComponent))
 
-        // Global tensors first, in file order; then each kept layer's, renumbered.
-        for info in source.tensors where !info.name.hasPrefix("blk.") {
-            try w.addTensor(info, from: source)
+        // Global tensors first, in file order; then every tensor of each kept layer, renumbered, minus
+        // the dropped sublayers' own.
+        var byLayer: [Int: [(info: GGUFTensorInfo, rest: String, sublayer: TensorRole.Sublayer?)]] = [:]
+        for info in source.tensors {
+            if let t = TensorRole.layerTensor(info.name) {
+                byLayer[t.layer, default: []].append((info, t.rest, t.sublayer))
+            } else {
+                try w.addTensor(info, from: source)
+            }
         }
         let D = config.hiddenSize
         for (new, l) in kept.enumerated() {
-            func copy(_ role: TensorRole, as newRole: TensorRole) throws {
-                if let info = source.tensor(named: role.ggufName) { try w.addTensor(info, from: source, as: newRole.ggufName) }
+            for t in byLayer[l] ?? [] {
+                switch t.sublayer {
+                case .attention? where !keep.attention[l]: continue
+                case .mlp? where !keep.mlp[l] && !(deciForm && t.rest == "ffn_norm.weight"): continue
+                default: try w.addTensor(t.info, from: source, as: "blk.\(new).\(t.rest)")
+                }
             }
-            if keep.attention[l] {
-                for (a, b) in zip(TensorRole.attention(l), TensorRole.attention(new)) { try copy(a, as: b) }
-            } else if new == 0 {
+            guard deciForm else { continue }
+            if !keep.attention[l] && new == 0 {
                 // llama.cpp's linear-attention form: norm kept, zero output projection, no q/k/v.
                 let heads = linearHeads(l)
                 if let norm = source.tensor(named: TensorRole.attnNorm(l).ggufName) {
@@ -127,11 +158,8 @@ public enum PrunedModel {
                 try w.addTensor(name: TensorRole.attnOutput(0).ggufName, shape: [heads * config.headDim, D],
                                 floats: Array(repeating: 0, count: heads * config.headDim * D))
             }
-            if keep.mlp[l] {
-                for (a, b) in zip(TensorRole.mlp(l), TensorRole.mlp(new)) { try copy(a, as: b) }
-            } else {
+            if !keep.mlp[l] {
                 let F = zeroFFNWidth
-                try copy(.ffnNorm(l), as: .ffnNorm(new))
                 if source.tensor(named: TensorRole.ffnNorm(l).ggufName) == nil {
                     try w.addTensor(name: TensorRole.ffnNorm(new).ggufName, shape: [D], floats: Array(repeating: 1, count: D))
                 }
@@ -142,6 +170,21 @@ public enum PrunedModel {
         }
         try w.write(to: output)
         let size = (try? FileManager.default.attributesOfItem(atPath: output))?[.size] as? Int ?? 0
-        return PrunedModelSummary(architecture: newPrefix, layers: kept.count, tensors: w.tensors.count, bytes: size)
+        return PrunedModelSummary(architecture: newPrefix, layers: kept.count, tensors: w.tensors.count, bytes: size,
+                                  runsInLlamaCpp: llamaCppSupport(architecture: config.architecture, plan: keep).runs)
+    }
+
+    /// Whether llama.cpp can run `architecture` with the sublayers of `plan` removed, and why not.
+    /// Whole blocks can go in every family (renumbered; Gemma 3 keeps each layer's attention type in a
+    /// per-layer array llama.cpp reads). Sublayers can go only in the Llama family, through `deci`:
+    /// llama.cpp's Gemma 3 and Qwen graphs build every layer's attention and MLP.
+    public static func llamaCppSupport(architecture: Architecture, plan: LayerPlan) -> (runs: Bool, reason: String) {
+        let sublayers = plan.droppedAttention.count + plan.droppedMLP.count
+        switch architecture {
+        case .llama, .deci: return (true, sublayers > 0 ? "written as llama.cpp's deci architecture" : "the same architecture with fewer blocks")
+        case .gemma3, .qwen2, .qwen3:
+            if sublayers == 0 { return (true, "the same architecture with fewer blocks") }
+            return (false, "llama.cpp's \(architecture.rawValue) graph builds every layer's attention and MLP, so a file without some of them does not load there; LLMDrop runs it, and whole-block drops run in both")
+        }
     }
 }

@@ -3,11 +3,11 @@ import LLMModels
 import LLMTensor
 
 public struct RedundancyScorer {
-    public let model: LlamaModel
+    public let model: LanguageModel
     /// Rows (tokens) per batched forward call.
     public let rowsPerBatch: Int
 
-    public init(model: LlamaModel, rowsPerBatch: Int = 1024) {
+    public init(model: LanguageModel, rowsPerBatch: Int = 1024) {
         self.model = model
         self.rowsPerBatch = max(1, rowsPerBatch)
     }

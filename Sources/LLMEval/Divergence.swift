@@ -25,12 +25,12 @@ public struct DivergenceResult: Sendable, Codable, Equatable {
 }
 
 public struct DivergenceEvaluator {
-    public let original: LlamaModel
-    public let dropped: LlamaModel
+    public let original: LanguageModel
+    public let dropped: LanguageModel
     /// Rows per batched forward call.
     public let rowsPerBatch: Int
 
-    public init(original: LlamaModel, dropped: LlamaModel, rowsPerBatch: Int = 1024) {
+    public init(original: LanguageModel, dropped: LanguageModel, rowsPerBatch: Int = 1024) {
         self.original = original
         self.dropped = dropped
         self.rowsPerBatch = max(1, rowsPerBatch)
@@ -41,20 +41,34 @@ public struct DivergenceEvaluator {
         var kl: [Double] = [], agree = 0, nllP = 0.0, nllQ = 0.0
         var start = 0
         while start < windows.count {
-            var end = start, rows = 0
-            while end < windows.count && (end == start || rows + windows[end].count <= rowsPerBatch) { rows += windows[end].count; end += 1 }
+            var end = start, batchRows = 0
+            while end < windows.count && (end == start || batchRows + windows[end].count <= rowsPerBatch) { batchRows += windows[end].count; end += 1 }
             let batch = Array(windows[start..<end])
-            let p = try original.forward(batch, logits: .all), q = try dropped.forward(batch, logits: .all)
-            var row = 0
+            // Both models' final hidden states, then their logits a chunk of rows at a time: never a
+            // whole [rows × V] matrix of either.
+            let hp = try original.hiddenStates(batch), hq = try dropped.hiddenStates(batch)
+            var rows: [Int] = [], targets: [Int] = []
+            var offset = 0
             for w in batch {
-                for t in 0..<(w.count - 1) {
-                    let c = Self.compare(p, q, row: row + t, target: w[t + 1])
-                    kl.append(c.kl)
-                    agree += c.agree ? 1 : 0
-                    nllP += c.nllP
-                    nllQ += c.nllQ
+                for t in 0..<(w.count - 1) { rows.append(offset + t); targets.append(w[t + 1]) }
+                offset += w.count
+            }
+            let V = original.vocabularySize
+            var p = [Float](repeating: 0, count: LanguageModel.logitChunkRows * V)
+            for first in stride(from: 0, to: rows.count, by: LanguageModel.logitChunkRows) {
+                let chunkRows = Array(rows[first..<min(rows.count, first + LanguageModel.logitChunkRows)])
+                try p.withUnsafeMutableBufferPointer { pb in
+                    try original.logits(hp, rows: chunkRows) { _, chunk, n in pb.baseAddress!.update(from: chunk, count: n * V) }
+                    try dropped.logits(hq, rows: chunkRows) { _, q, n in
+                        for i in 0..<n {
+                            let c = Self.compare(pb.baseAddress! + i * V, q + i * V, V, target: targets[first + i])
+                            kl.append(c.kl)
+                            agree += c.agree ? 1 : 0
+                            nllP += c.nllP
+                            nllQ += c.nllQ
+                        }
+                    }
                 }
-                row += w.count
             }
             start = end
             progress?(start, windows.count)
@@ -69,22 +83,16 @@ public struct DivergenceEvaluator {
     }
 
     /// KL(p ‖ q) of one row's next-token distributions (Float64), top-1 agreement, and both NLLs of `target`.
-    static func compare(_ p: Matrix, _ q: Matrix, row: Int, target: Int) -> (kl: Double, agree: Bool, nllP: Double, nllQ: Double) {
-        p.storage.withUnsafeBufferPointer { pb in
-            q.storage.withUnsafeBufferPointer { qb in
-                let V = p.cols
-                let a = pb.baseAddress! + row * V, b = qb.baseAddress! + row * V
-                let lseA = Kernels.logSumExp(a, V), lseB = Kernels.logSumExp(b, V)
-                var kl = 0.0
-                var argA = 0, argB = 0
-                for i in 0..<V {
-                    let la = Double(a[i]) - lseA, lb = Double(b[i]) - lseB
-                    kl += Foundation.exp(la) * (la - lb)
-                    if a[i] > a[argA] { argA = i }
-                    if b[i] > b[argB] { argB = i }
-                }
-                return (max(kl, 0), argA == argB, lseA - Double(a[target]), lseB - Double(b[target]))
-            }
+    static func compare(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ V: Int, target: Int) -> (kl: Double, agree: Bool, nllP: Double, nllQ: Double) {
+        let lseA = Kernels.logSumExp(a, V), lseB = Kernels.logSumExp(b, V)
+        var kl = 0.0
+        var argA = 0, argB = 0
+        for i in 0..<V {
+            let la = Double(a[i]) - lseA, lb = Double(b[i]) - lseB
+            kl += Foundation.exp(la) * (la - lb)
+            if a[i] > a[argA] { argA = i }
+            if b[i] > b[argB] { argB = i }
         }
+        return (max(kl, 0), argA == argB, lseA - Double(a[target]), lseB - Double(b[target]))
     }
 }

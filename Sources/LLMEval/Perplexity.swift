@@ -1,6 +1,7 @@
 // Perplexity over non-overlapping windows: the token stream is cut into windows of `context` tokens
 // (the last partial window dropped), each window evaluated on its own, every position after the first
-// predicted; PPL = exp(mean NLL). The standard error follows by the delta method:
+// predicted; PPL = exp(mean NLL). A model whose tokenizer adds BOS (Gemma) gets BOS first in every
+// window and `context − 1` stream tokens after it, as llama.cpp's perplexity does. The standard error follows by the delta method:
 // se(PPL) ≈ PPL · sd(NLL) / √n.
 import Foundation
 import LLMModels
@@ -37,12 +38,12 @@ public enum PerplexityError: Error, Equatable, CustomStringConvertible {
 }
 
 public struct PerplexityEvaluator {
-    public let model: LlamaModel
+    public let model: LanguageModel
     public let context: Int
     /// Windows evaluated together in one batched forward pass.
     public let windowsPerBatch: Int
 
-    public init(model: LlamaModel, context: Int = 256, rowsPerBatch: Int = 1024) throws {
+    public init(model: LanguageModel, context: Int = 256, rowsPerBatch: Int = 1024) throws {
         guard context >= 2, context <= model.config.contextLength else {
             throw PerplexityError.invalidContext(context, max: model.config.contextLength)
         }
@@ -53,9 +54,11 @@ public struct PerplexityEvaluator {
 
     /// Windows of the token stream, at most `maxWindows`.
     public func windows(_ tokens: [Int], maxWindows: Int? = nil) throws -> [[Int]] {
-        let n = tokens.count / context
-        guard n > 0 else { throw PerplexityError.tooFewTokens(have: tokens.count, need: context) }
-        return (0..<min(n, maxWindows ?? n)).map { Array(tokens[$0 * context..<($0 + 1) * context]) }
+        let bos = model.tokenizer.addBOS ? model.tokenizer.bosID : nil
+        let width = bos == nil ? context : context - 1
+        let n = tokens.count / width
+        guard n > 0 else { throw PerplexityError.tooFewTokens(have: tokens.count, need: width) }
+        return (0..<min(n, maxWindows ?? n)).map { (bos.map { [$0] } ?? []) + tokens[$0 * width..<($0 + 1) * width] }
     }
 
     /// Negative log-likelihood of every predicted token of each window, window by window.
@@ -64,26 +67,26 @@ public struct PerplexityEvaluator {
         var start = 0
         while start < windows.count {
             let batch = Array(windows[start..<min(windows.count, start + windowsPerBatch)])
-            let logits = try model.forward(batch, logits: .all)
-            var row = 0
-            for w in batch {
-                result.append(Self.nll(logits: logits, firstRow: row, targets: w))
-                row += w.count
+            // Every position of a window but its last predicts the next token: rows and their targets.
+            var rows: [Int] = [], targets: [Int] = [], owner: [Int] = []
+            var offset = 0
+            for (i, w) in batch.enumerated() {
+                for t in 0..<(w.count - 1) { rows.append(offset + t); targets.append(w[t + 1]); owner.append(i) }
+                offset += w.count
             }
+            var nll = [[Double]](repeating: [], count: batch.count)
+            let V = model.vocabularySize
+            try model.forward(batch, rows: rows) { first, chunk, n in
+                for i in 0..<n {
+                    let row = chunk + i * V
+                    nll[owner[first + i]].append(Kernels.logSumExp(row, V) - Double(row[targets[first + i]]))
+                }
+            }
+            result += nll
             start += batch.count
             progress?(start, windows.count)
         }
         return result
-    }
-
-    /// −log p(targets[t+1] | ≤ t) for t < T−1, from logits rows firstRow..<firstRow+T.
-    static func nll(logits: Matrix, firstRow: Int, targets: [Int]) -> [Double] {
-        logits.storage.withUnsafeBufferPointer { buf in
-            (0..<targets.count - 1).map { t in
-                let row = buf.baseAddress! + (firstRow + t) * logits.cols
-                return Kernels.logSumExp(row, logits.cols) - Double(row[targets[t + 1]])
-            }
-        }
     }
 
     public func evaluate(tokens: [Int], maxWindows: Int? = nil, progress: ((Int, Int) -> Void)? = nil) throws -> PerplexityResult {

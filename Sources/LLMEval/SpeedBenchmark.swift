@@ -32,11 +32,11 @@ public struct SpeedRun: Sendable, Codable, Equatable {
 }
 
 public struct BenchVariant {
-    public let model: LlamaModel
+    public let model: LanguageModel
     public let name: String
     public let plan: String?
 
-    public init(model: LlamaModel, name: String, plan: String?) {
+    public init(model: LanguageModel, name: String, plan: String?) {
         self.model = model
         self.name = name
         self.plan = plan
@@ -110,7 +110,7 @@ public struct SpeedBenchmark {
     }
 
     /// Seconds of each single-token step of greedy decoding, continuing `cache` from its last `logits`.
-    func decodeTimes(_ model: LlamaModel, cache: KVCache, logits: [Float], count: Int) throws -> [Double] {
+    func decodeTimes(_ model: LanguageModel, cache: KVCache, logits: [Float], count: Int) throws -> [Double] {
         var logits = logits
         var times: [Double] = []
         for _ in 0..<count {

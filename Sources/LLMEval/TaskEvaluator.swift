@@ -89,14 +89,14 @@ public struct TaskEvaluation: Sendable {
 }
 
 public struct TaskEvaluator {
-    public let model: LlamaModel
+    public let model: LanguageModel
     /// Token rows per forward call (sequences are packed up to this; a longer one runs alone).
     public let rowsPerBatch: Int
     /// Longest input the model is given (lm-eval's max_length): the model's context length by default.
     public let maxLength: Int
     public let normalization: MultipleChoiceScoring.LengthNormalization
 
-    public init(model: LlamaModel, rowsPerBatch: Int = 1024, maxLength: Int? = nil,
+    public init(model: LanguageModel, rowsPerBatch: Int = 1024, maxLength: Int? = nil,
                 normalization: MultipleChoiceScoring.LengthNormalization = .lmEval) throws {
         guard rowsPerBatch >= 1 else { throw TaskEvaluationError.invalidRowsPerBatch(rowsPerBatch) }
         let limit = maxLength ?? model.config.contextLength
@@ -150,15 +150,29 @@ public struct TaskEvaluator {
                 next += 1
             }
             if !batch.isEmpty {
-                let logits = try model.forward(batch, logits: .all)
                 var firstRow: [Int] = []
                 var row = 0
                 for s in batch { firstRow.append(row); row += s.count }
+                // Continuation token j of a request is predicted at input position count − m + j; only
+                // those rows' logits are computed, a chunk at a time.
+                var needed: [Int: Set<Int>] = [:]
                 for (r, s) in members {
                     let p = prepared[r]
-                    // Continuation token j is predicted at input position count − m + j.
                     let start = firstRow[s] + batch[s].count - p.continuation.count
-                    results[r] = Self.score(logits: logits, firstRow: start, targets: p.continuation, truncated: p.truncated)
+                    for (j, t) in p.continuation.enumerated() { needed[start + j, default: []].insert(t) }
+                }
+                let rows = needed.keys.sorted()
+                var stats: [Int: RowStatistics] = [:]
+                let V = model.vocabularySize
+                try model.forward(batch, rows: rows) { first, chunk, n in
+                    for i in 0..<n {
+                        stats[rows[first + i]] = RowStatistics(chunk + i * V, V, targets: needed[rows[first + i]]!)
+                    }
+                }
+                for (r, s) in members {
+                    let p = prepared[r]
+                    let start = firstRow[s] + batch[s].count - p.continuation.count
+                    results[r] = Self.score(p.continuation.enumerated().map { j, t in (stats[start + j]!, t) }, truncated: p.truncated)
                 }
             }
             progress?(next)
@@ -166,25 +180,32 @@ public struct TaskEvaluator {
         return results
     }
 
-    /// Σ log-softmax at `targets`, row firstRow + j predicting targets[j], and whether each target is
-    /// its row's argmax (the first maximum).
-    static func score(logits: Matrix, firstRow: Int, targets: [Int], truncated: Bool) -> Loglikelihood {
-        let V = logits.cols
-        return logits.storage.withUnsafeBufferPointer { buf in
-            var sum = 0.0
-            var greedy = true
-            for (j, t) in targets.enumerated() {
-                guard let base = buf.baseAddress else { break }
-                let row = base + (firstRow + j) * V
-                sum += Double(row[t]) - Kernels.logSumExp(row, V)
-                if greedy {
-                    var best = 0
-                    for v in 1..<V where row[v] > row[best] { best = v }
-                    greedy = best == t
-                }
-            }
-            return Loglikelihood(value: sum, isGreedy: greedy, tokens: targets.count, truncated: truncated)
+    /// What scoring needs of one row of logits: its log-sum-exp, its argmax (the first maximum) and the
+    /// logits of the targets asked for.
+    struct RowStatistics {
+        let logSumExp: Double
+        let argmax: Int
+        let logits: [Int: Float]
+
+        init(_ row: UnsafePointer<Float>, _ V: Int, targets: Set<Int>) {
+            logSumExp = Kernels.logSumExp(row, V)
+            var best = 0
+            for v in 1..<V where row[v] > row[best] { best = v }
+            argmax = best
+            logits = Dictionary(uniqueKeysWithValues: targets.map { ($0, row[$0]) })
         }
+    }
+
+    /// Σ log-softmax at the targets, each read from the row that predicts it, and whether every target
+    /// is its row's argmax.
+    static func score(_ predictions: [(row: RowStatistics, target: Int)], truncated: Bool) -> Loglikelihood {
+        var sum = 0.0
+        var greedy = true
+        for (row, t) in predictions {
+            sum += Double(row.logits[t]!) - row.logSumExp
+            greedy = greedy && row.argmax == t
+        }
+        return Loglikelihood(value: sum, isGreedy: greedy, tokens: predictions.count, truncated: truncated)
     }
 
     struct Prepared {

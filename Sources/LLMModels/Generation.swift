@@ -64,10 +64,10 @@ public struct GenerationResult: Sendable {
 }
 
 public struct Generator {
-    public let model: LlamaModel
+    public let model: LanguageModel
     public var sampling: SamplingOptions
 
-    public init(model: LlamaModel, sampling: SamplingOptions = SamplingOptions()) {
+    public init(model: LanguageModel, sampling: SamplingOptions = SamplingOptions()) {
         self.model = model
         self.sampling = sampling
     }

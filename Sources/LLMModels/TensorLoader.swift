@@ -34,6 +34,12 @@ struct TensorLoader {
         return out
     }
 
+    /// A vector the family requires when `required`, else nil (and the file must not carry it either:
+    /// `checkAllUsed` then names it).
+    mutating func vector(_ role: TensorRole, count: Int, if required: Bool) throws -> [Float]? {
+        required ? try vector(role, count: count) : nil
+    }
+
     /// Marks tensors the file may carry that this model does not compute with.
     mutating func ignore(_ roles: [TensorRole]) {
         for r in roles where file.tensor(named: r.ggufName) != nil { used.insert(r.ggufName) }
@@ -48,10 +54,10 @@ struct TensorLoader {
 /// The sublayers a file itself has: attention where its layer has heads and KV heads, an MLP where
 /// its width is non-zero and LLMDrop's metadata does not mark it dropped (written MLP drops keep a
 /// zero FFN so llama.cpp can run them; it adds exactly 0, so skipping it changes nothing).
-enum FilePlan {
-    static let droppedMLPKey = "llmdrop.dropped_mlp"
+public enum FilePlan {
+    public static let droppedMLPKey = "llmdrop.dropped_mlp"
 
-    static func read(file: GGUFFile, config: LlamaConfig) throws -> LayerPlan {
+    static func read(file: GGUFFile, config: ModelConfig) throws -> LayerPlan {
         var plan = LayerPlan(attention: (0..<config.layerCount).map(config.hasAttention),
                              mlp: (0..<config.layerCount).map(config.hasMLP))
         if let v = file[droppedMLPKey] {

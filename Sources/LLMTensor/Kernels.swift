@@ -35,6 +35,61 @@ public enum Kernels {
         }
     }
 
+    /// Rotates pairs (x[i], x[i + d/2]) of the first d = 2·halfDims dims of every head (HF's
+    /// rotate-half form; llama.cpp's NEOX mode, used by Qwen2, Qwen3 and Gemma 3 files, whose
+    /// converters do not permute Q/K). x: [rows, heads·headDim]; cos, sin: [rows, halfDims].
+    public static func ropeNeox(_ x: UnsafeMutablePointer<Float>, rows: Int, heads: Int, headDim: Int,
+                                cos: UnsafePointer<Float>, sin: UnsafePointer<Float>, halfDims: Int) {
+        for r in 0..<rows {
+            let c = cos + r * halfDims, s = sin + r * halfDims
+            for h in 0..<heads {
+                let v = x + r * heads * headDim + h * headDim
+                for i in 0..<halfDims {
+                    let a = v[i], b = v[i + halfDims]
+                    v[i] = a * c[i] - b * s[i]
+                    v[i + halfDims] = a * s[i] + b * c[i]
+                }
+            }
+        }
+    }
+
+    /// x[r] += bias for each of `rows` rows of width `dim`.
+    public static func addBias(_ x: UnsafeMutablePointer<Float>, _ bias: UnsafePointer<Float>, rows: Int, dim: Int) {
+        for r in 0..<rows { add(x + r * dim, bias, dim) }
+    }
+
+    /// x *= s.
+    public static func scale(_ x: UnsafeMutablePointer<Float>, _ s: Float, _ n: Int) {
+        for i in 0..<n { x[i] *= s }
+    }
+
+    /// x = cap · tanh(x / cap) (Gemma's logit soft-capping).
+    public static func softCap(_ x: UnsafeMutablePointer<Float>, cap: Float, _ n: Int) {
+        for i in 0..<n { x[i] = cap * Foundation.tanh(x[i] / cap) }
+    }
+
+    /// gate[i] = gelu_tanh(gate[i]) · up[i] (GeGLU with the tanh approximation of GELU):
+    /// gelu_tanh(g) = ½g(1 + tanh(√(2/π)(g + 0.044715g³))) = g / (1 + e^(−2u)), u = √(2/π)(g + 0.044715g³).
+    public static func geluTanhMul(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, _ n: Int) {
+        let k: Float = 0.797_884_56   // √(2/π)
+        let v = n / 16 * 16
+        var i = 0
+        while i < v {
+            let g = UnsafeRawPointer(gate + i).loadUnaligned(as: SIMD16<Float>.self)
+            let u = UnsafeRawPointer(up + i).loadUnaligned(as: SIMD16<Float>.self)
+            let inner = k * (g + 0.044_715 * g * g * g)
+            UnsafeMutableRawPointer(gate + i).storeBytes(of: g / (1 + exp(-2 * inner)) * u, as: SIMD16<Float>.self)
+            i += 16
+        }
+        for j in v..<n { gate[j] = geluTanh(gate[j]) * up[j] }
+    }
+
+    /// The scalar twin of the GeGLU activation, written as its textbook formula.
+    public static func geluTanh(_ g: Float) -> Float {
+        let inner = 0.797_884_56 * (g + 0.044_715 * g * g * g)
+        return 0.5 * g * (1 + Foundation.tanh(inner))
+    }
+
     /// Softmax over x[0..<n] in place.
     public static func softmax(_ x: UnsafeMutablePointer<Float>, _ n: Int) {
         let v = n / 16 * 16

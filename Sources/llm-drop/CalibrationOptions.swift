@@ -28,7 +28,7 @@ struct CalibrationOptions: ParsableArguments {
         guard seqLen >= 2 else { throw ValidationError("--seq-len must be at least 2 (got \(seqLen))") }
     }
 
-    func load(for model: LlamaModel) throws -> CalibrationSet {
+    func load(for model: LanguageModel) throws -> CalibrationSet {
         guard let calibration else {
             throw ValidationError("pass --calibration FILE (text, JSON or JSONL) or --calibration self")
         }

@@ -83,12 +83,13 @@ struct Drop: ParsableCommand {
         if outputOptions.json {
             var json: [String: Any] = [
                 "dropped_attention": record.droppedAttention, "dropped_mlp": record.droppedMLP, "dropped_blocks": record.droppedBlocks,
-                "target": record.target, "method": record.method,
+                "target": target.rawValue, "method": method,
                 "kv_cache_bytes_per_token": ["before": kvBefore, "after": kvAfter],
             ]
             if let recorded { json["scores"] = recorded.mapValues { $0.map { $0 as Any? ?? NSNull() } } }
             if let summary, let output {
-                json["output"] = ["path": output, "architecture": summary.architecture, "layers": summary.layers, "bytes": summary.bytes] as [String: Any]
+                json["output"] = ["path": output, "architecture": summary.architecture, "layers": summary.layers, "bytes": summary.bytes,
+                                  "runs_in_llama_cpp": summary.runsInLlamaCpp] as [String: Any]
             }
             try printJSON(json)
         } else {
@@ -99,6 +100,9 @@ struct Drop: ParsableCommand {
             print("KV cache per token \(Format.bytes(kvBefore)) → \(Format.bytes(kvAfter))")
             if let summary, let output {
                 print("wrote              \(output) (\(summary.architecture), \(summary.layers) layers, \(Format.bytes(summary.bytes)))")
+                if !summary.runsInLlamaCpp {
+                    print("llama.cpp          will not run this file: \(PrunedModel.llamaCppSupport(architecture: model.config.architecture, plan: plan).reason)")
+                }
             }
             if let planOut { print("plan               \(planOut)") }
         }
@@ -108,7 +112,7 @@ struct Drop: ParsableCommand {
 /// Scores `model` with the removals of each plan it is given (weights shared, no reload), in one
 /// convention, with a progress bar: the re-scoring step of iterative selection. The first call, on
 /// the model's own plan, is remembered, so a caller that also records those scores pays once.
-func scorer(_ model: LlamaModel, _ set: CalibrationSet, residual: Bool, target: DropTarget) -> (LayerPlan) throws -> SimilarityScores {
+func scorer(_ model: LanguageModel, _ set: CalibrationSet, residual: Bool, target: DropTarget) -> (LayerPlan) throws -> SimilarityScores {
     var first: SimilarityScores?
     return { plan in
         if plan == model.plan, let first { return first }
@@ -124,7 +128,7 @@ func logStep(_ step: Int, _ module: Module, _ similarity: Double) {
 }
 
 /// Writes the plan (`planOut`) and the pruned model (`output`) where asked.
-func writeDropOutputs(_ record: DropPlan, plan: LayerPlan, source: LlamaModel, output: String?, planOut: String?) throws -> PrunedModelSummary? {
+func writeDropOutputs(_ record: DropPlan, plan: LayerPlan, source: LanguageModel, output: String?, planOut: String?) throws -> PrunedModelSummary? {
     if let planOut { try record.write(to: planOut) }
     guard let output else { return nil }
     Log.info("writing \(output)")

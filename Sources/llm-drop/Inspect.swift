@@ -19,12 +19,21 @@ struct Inspect: ParsableCommand {
 
     func run() throws {
         let file = try GGUFFile(path: model)
-        let config = try LlamaConfig(file: file)
+        let config = try ModelConfig(file: file)
         let filePlan = try config.filePlan(file)
         let plan = try dropPlan.map { try filePlan.intersected(with: PlanFile.load(path: $0, layers: config.layerCount)) } ?? filePlan
         let tokenizer = try loadTokenizer(from: file)
         let parameters = file.tensors.reduce(0) { $0 + $1.elementCount }
         let uniform = Set(config.heads).count == 1 && Set(config.kvHeads).count == 1 && Set(config.ffnLength).count == 1
+        let traits = config.traits
+        let sliding = (0..<config.layerCount).filter(config.isSliding)
+        let llamaCpp = PrunedModel.llamaCppSupport(architecture: config.architecture, plan: plan)
+        let features = [
+            traits.qkvBias ? "Q/K/V biases" : nil, traits.qkNorm ? "Q/K RMSNorm per head" : nil,
+            traits.postNorms ? "post-norms on both branches" : nil,
+            traits.embeddingScale != 1 ? "embeddings × \(traits.embeddingScale)" : nil,
+            traits.logitSoftCap.map { "logit soft-cap \($0)" },
+        ].compactMap { $0 }
 
         if output.json {
             try printJSON([
@@ -43,7 +52,17 @@ struct Inspect: ParsableCommand {
                 "vocab_size": config.vocabularySize,
                 "context_length": config.contextLength,
                 "rope_freq_base": config.rope.base,
+                "rope_style": config.rope.style.rawValue,
                 "rope_dimensions": config.rope.dimensions,
+                "sliding_window": config.slidingWindow,
+                "activation": config.traits.activation.rawValue,
+                "qkv_bias": traits.qkvBias,
+                "qk_norm": traits.qkNorm,
+                "post_norms": traits.postNorms,
+                "embedding_scale": Double(traits.embeddingScale),
+                "attention_scale": Double(traits.attentionScale ?? 1 / Float(config.headDim).squareRoot()),
+                "logit_softcap": traits.logitSoftCap.map(Double.init) as Any,
+                "runs_in_llama_cpp": llamaCpp.runs,
                 "norm_epsilon": Double(config.normEpsilon),
                 "tied_embeddings": config.tiedEmbeddings,
                 "tokenizer": [
@@ -79,13 +98,23 @@ struct Inspect: ParsableCommand {
         }
         lines.append("vocabulary    \(config.vocabularySize)")
         lines.append("context       \(config.contextLength)")
-        lines.append("RoPE          base \(config.rope.base), \(config.rope.dimensions) dims")
+        let bases = Set(config.rope.base).sorted().map { String(format: "%g", $0) }.joined(separator: " / ")
+        lines.append("RoPE          base \(bases), \(config.rope.dimensions) dims, \(config.rope.style == .neox ? "rotate-half (NEOX)" : "adjacent pairs")")
+        if sliding.isEmpty {
+            lines.append("attention     global on every layer")
+        } else {
+            let global = (0..<config.layerCount).filter { !config.isSliding($0) }
+            lines.append("attention     sliding window \(Set(sliding.map { config.slidingWindow[$0] }).sorted()) on \(sliding.count) layers; global on \(global.isEmpty ? "none" : "\(global)")")
+        }
+        lines.append("MLP           \(config.traits.activation == .silu ? "SwiGLU" : "GeGLU (tanh GELU)")")
+        if !features.isEmpty { lines.append("family        " + features.joined(separator: ", ")) }
         lines.append("RMSNorm eps   \(config.normEpsilon)")
         lines.append("output head   \(config.tiedEmbeddings ? "tied to token embeddings" : "separate")")
         lines.append("tokenizer     \(tokenizer.kind.rawValue), \(tokenizer.vocabularySize) tokens, BOS \(tokenizer.bosID.map(String.init) ?? "-") (added: \(tokenizer.addBOS)), EOS \(tokenizer.eosID.map(String.init) ?? "-")")
         lines.append("dropped       attention \(plan.droppedAttention), MLP \(plan.droppedMLP), blocks \(plan.droppedBlocks)\(dropPlan == nil ? " (in the file)" : " (file + plan)")")
         if dropPlan != nil {
             lines.append("KV cache      \(Format.bytes(config.kvCacheBytesPerToken(plan: filePlan))) → \(Format.bytes(config.kvCacheBytesPerToken(plan: plan))) per token with the plan (f32)")
+            lines.append("llama.cpp     \(llamaCpp.runs ? "runs" : "does not run") the pruned file: \(llamaCpp.reason)")
         } else {
             lines.append("KV cache      \(Format.bytes(config.kvCacheBytesPerToken(plan: plan))) per token (f32)")
         }

@@ -59,7 +59,7 @@ struct KLD: ParsableCommand {
 
 /// Windows to compare on: non-overlapping windows of a text file, or samples the model generates
 /// itself from its BOS token (default 8 of them).
-func divergenceWindows(model: LlamaModel, data: String, context: Int, maxWindows: Int?, seed: UInt64) throws -> [[Int]] {
+func divergenceWindows(model: LanguageModel, data: String, context: Int, maxWindows: Int?, seed: UInt64) throws -> [[Int]] {
     if data == "self" {
         let n = maxWindows ?? 8
         let bar = ProgressBar("generating held-out text", total: n)

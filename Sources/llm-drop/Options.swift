@@ -21,25 +21,25 @@ struct ModelOptions: ParsableArguments {
         guard threads <= 1024 else { throw ValidationError("--threads \(threads) is more than 1024; pass at most the number of cores") }
     }
 
-    func load() throws -> LlamaModel {
+    func load() throws -> LanguageModel {
         let (file, plan) = try openWithPlan()
-        return try timedLoad { try LlamaModel(file: file, options: LoadOptions(threads: threads, plan: plan)) }
+        return try timedLoad { try LanguageModel(file: file, options: LoadOptions(threads: threads, plan: plan)) }
     }
 
     /// The model as stored, and the --drop-plan removals for it (not applied): for comparing the two
     /// with shared weights.
-    func loadOriginal() throws -> (LlamaModel, LayerPlan?) {
+    func loadOriginal() throws -> (LanguageModel, LayerPlan?) {
         let (file, plan) = try openWithPlan()
-        return (try timedLoad { try LlamaModel(file: file, options: LoadOptions(threads: threads)) }, plan)
+        return (try timedLoad { try LanguageModel(file: file, options: LoadOptions(threads: threads)) }, plan)
     }
 
     private func openWithPlan() throws -> (GGUFFile, LayerPlan?) {
         let file = try GGUFFile(path: model)
         guard let dropPlan else { return (file, nil) }
-        return (file, try PlanFile.load(path: dropPlan, layers: LlamaConfig(file: file).layerCount))
+        return (file, try PlanFile.load(path: dropPlan, layers: ModelConfig(file: file).layerCount))
     }
 
-    private func timedLoad(_ body: () throws -> LlamaModel) rethrows -> LlamaModel {
+    private func timedLoad(_ body: () throws -> LanguageModel) rethrows -> LanguageModel {
         let start = ContinuousClock.now
         let m = try body()
         Log.info("loaded \(URL(fileURLWithPath: model).lastPathComponent)\(dropPlan.map { " with plan \($0)" } ?? "") in \(Format.seconds(ContinuousClock.now - start))")

@@ -95,7 +95,7 @@ struct RunAll: ParsableCommand {
         // 3. Perplexity with --data.
         if data != nil {
             Log.info("step 3/5: perplexity")
-            func ppl(_ m: LlamaModel) throws -> PerplexityResult {
+            func ppl(_ m: LanguageModel) throws -> PerplexityResult {
                 let e = try PerplexityEvaluator(model: m, context: context)
                 return try e.evaluate(tokens: windows.flatMap { $0 })
             }
@@ -156,7 +156,7 @@ struct RunAll: ParsableCommand {
 }
 
 /// Accuracy of `model` on a task file (format from its content), with a progress bar.
-func evaluateTask(_ path: String, model: LlamaModel, limit: Int?) throws -> TaskResult {
+func evaluateTask(_ path: String, model: LanguageModel, limit: Int?) throws -> TaskResult {
     let file = try TaskFile(path: path, limit: limit)
     let bar = ProgressBar(TaskFile.name(of: path), total: file.items.count)
     return try TaskEvaluator(model: model).evaluate(file) { done, _ in bar.update(done) }.result

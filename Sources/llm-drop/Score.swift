@@ -30,7 +30,7 @@ struct Score: ParsableCommand {
 }
 
 /// Scores `model` on the calibration the options describe, with a progress bar.
-func computeScores(model: LlamaModel, modelOptions: ModelOptions, calibration: CalibrationOptions) throws -> ScoresFile {
+func computeScores(model: LanguageModel, modelOptions: ModelOptions, calibration: CalibrationOptions) throws -> ScoresFile {
     let set = try calibration.load(for: model)
     let bar = ProgressBar("scoring \(model.layerCount) layers", total: set.samples.count)
     let scores = try RedundancyScorer(model: model).score(set) { done, _ in bar.update(done) }

@@ -8,7 +8,7 @@ import TestSupport
 import XCTest
 
 final class PrunedModelTests: XCTestCase {
-    static let model = Result { try LlamaModel(path: TestPaths.smollm2(), options: LoadOptions(threads: 2)) }
+    static let model = Result { try LanguageModel(path: TestPaths.smollm2(), options: LoadOptions(threads: 2)) }
     var dir: URL!
 
     override func setUpWithError() throws { dir = try makeTemporaryDirectory() }
@@ -16,11 +16,11 @@ final class PrunedModelTests: XCTestCase {
 
     let prompts = [[504, 3575, 282, 4649, 314], [1604, 3987, 46477, 30, 96, 2469, 17, 20, 46]]
 
-    func roundTrip(_ plan: LayerPlan, name: String) throws -> (GGUFFile, LlamaModel) {
+    func roundTrip(_ plan: LayerPlan, name: String) throws -> (GGUFFile, LanguageModel) {
         let model = try Self.model.get()
         let out = dir.appendingPathComponent("\(name).gguf").path
         try PrunedModel.write(source: model.file, plan: plan, record: DropPlan(plan, target: name, method: "test"), to: out)
-        let pruned = try LlamaModel(path: out, options: LoadOptions(threads: 2))
+        let pruned = try LanguageModel(path: out, options: LoadOptions(threads: 2))
         let expected = try model.removing(plan).forward(prompts, logits: .all)
         let got = try pruned.forward(prompts, logits: .all)
         XCTAssertEqual(got.storage, expected.storage, "\(name): pruned file and plan-at-load differ")

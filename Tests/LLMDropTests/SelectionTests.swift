@@ -12,7 +12,7 @@ final class SelectionTests: XCTestCase {
     override func setUpWithError() throws { dir = try makeTemporaryDirectory() }
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
 
-    func calibration(_ model: LlamaModel) throws -> CalibrationSet {
+    func calibration(_ model: LanguageModel) throws -> CalibrationSet {
         try CalibrationSet.fromDocuments(["The quick brown fox jumps over the lazy dog. " + String(repeating: "Pack my box with five dozen liquor jugs. ", count: 4)],
                                          tokenizer: model.tokenizer, samples: 4, length: 24, sampling: .blocks, source: "test")
     }
@@ -23,7 +23,7 @@ final class SelectionTests: XCTestCase {
         var tiny = TinyModel()
         tiny.layers = 6
         tiny.identityBlocks = [2, 3]
-        let model = try LlamaModel(path: tiny.write(to: dir), options: LoadOptions(threads: 1))
+        let model = try LanguageModel(path: tiny.write(to: dir), options: LoadOptions(threads: 1))
         let scorer = RedundancyScorer(model: model)
         let span = try scorer.consecutiveSimilarity(calibration(model), span: 2)
         XCTAssertEqual(span.count, 5)
@@ -147,10 +147,10 @@ final class SelectionTests: XCTestCase {
     }
 
     func testScoresFileFromAnotherModelIsRefused() throws {
-        let a = try LlamaModel(path: TinyModel().write(to: dir), options: LoadOptions(threads: 1))
+        let a = try LanguageModel(path: TinyModel().write(to: dir), options: LoadOptions(threads: 1))
         var other = TinyModel()
         other.layers = 3
-        let b = try LlamaModel(path: other.write(to: dir), options: LoadOptions(threads: 1))
+        let b = try LanguageModel(path: other.write(to: dir), options: LoadOptions(threads: 1))
         let set = try calibration(a)
         let file = ScoresFile(scores: try RedundancyScorer(model: a).score(set), residual: true, calibration: set, seqLen: 24,
                               model: "a", fingerprint: ModelFingerprint.of(a.file, plan: a.plan))
@@ -168,7 +168,7 @@ final class SelectionTests: XCTestCase {
     /// A dropped attention layer allocates no KV cache: 2 × kept layers × KV heads × head dim × 4 bytes per token.
     func testKVCacheShrinksWithDroppedAttention() throws {
         let tiny = TinyModel()
-        let model = try LlamaModel(path: tiny.write(to: dir), options: LoadOptions(threads: 1, plan: LayerPlan.full(layers: 4).removing(attention: [1, 2])))
+        let model = try LanguageModel(path: tiny.write(to: dir), options: LoadOptions(threads: 1, plan: LayerPlan.full(layers: 4).removing(attention: [1, 2])))
         let cache = try model.makeCache(capacity: 10)
         XCTAssertEqual(model.kvCacheBytesPerToken, 2 * 2 * 2 * 4 * 4)
         XCTAssertEqual(cache.allocatedBytes, 10 * model.kvCacheBytesPerToken)

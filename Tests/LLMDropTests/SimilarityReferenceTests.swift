@@ -9,7 +9,7 @@ import TestSupport
 import XCTest
 
 final class SimilarityReferenceTests: XCTestCase {
-    static let model = Result { try LlamaModel(path: TestPaths.smollm2(), options: LoadOptions(threads: 2)) }
+    static let model = Result { try LanguageModel(path: TestPaths.smollm2(), options: LoadOptions(threads: 2)) }
     nonisolated(unsafe) static var cachedScores: SimilarityScores?
 
     /// The reference construction: documents mode, the first 32 texts of c4_demo.json, 128 tokens.

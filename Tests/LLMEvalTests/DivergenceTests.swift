@@ -11,7 +11,7 @@ final class DivergenceTests: XCTestCase {
     func testMatchesDefinitionOnTinyModel() throws {
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let original = try LlamaModel(path: TinyModel().write(to: dir), options: LoadOptions(threads: 1))
+        let original = try LanguageModel(path: TinyModel().write(to: dir), options: LoadOptions(threads: 1))
         let dropped = try original.removing(LayerPlan.full(layers: 4).removing(attention: [1], mlp: [2]))
         let windows = [Array(10..<40), Array(100..<120)]
         let r = try DivergenceEvaluator(original: original, dropped: dropped, rowsPerBatch: 32).evaluate(windows: windows)

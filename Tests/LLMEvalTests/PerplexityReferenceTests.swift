@@ -7,9 +7,9 @@ import TestSupport
 import XCTest
 
 final class PerplexityReferenceTests: XCTestCase {
-    static let model = Result { try LlamaModel(path: TestPaths.smollm2(), options: LoadOptions(threads: 2)) }
+    static let model = Result { try LanguageModel(path: TestPaths.smollm2(), options: LoadOptions(threads: 2)) }
 
-    func loadModel() throws -> LlamaModel { try Self.model.get() }
+    func loadModel() throws -> LanguageModel { try Self.model.get() }
 
     func testPerplexityMatchesReferenceOnFirst16Windows() throws {
         let model = try loadModel()
@@ -29,7 +29,7 @@ final class PerplexityReferenceTests: XCTestCase {
     }
 
     /// texts[200:300] of c4_demo.json joined with blank lines, tokenized once without special tokens.
-    func evaluationTokens(_ model: LlamaModel) throws -> [Int] {
+    func evaluationTokens(_ model: LanguageModel) throws -> [Int] {
         let docs = try XCTUnwrap(TestPaths.json(TestPaths.fixture("data/c4_demo.json")) as? [[String: Any]])
         let text = docs[200..<300].map { $0["text"] as! String }.joined(separator: "\n\n")
         return model.tokenizer.encode(text, addSpecialTokens: false)

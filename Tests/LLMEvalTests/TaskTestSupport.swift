@@ -8,9 +8,9 @@ import TestSupport
 import XCTest
 
 enum TaskTestModel {
-    static let model = Result { try LlamaModel(path: TestPaths.smollm2(), options: LoadOptions(threads: 2)) }
+    static let model = Result { try LanguageModel(path: TestPaths.smollm2(), options: LoadOptions(threads: 2)) }
 
-    static func load() throws -> LlamaModel { try model.get() }
+    static func load() throws -> LanguageModel { try model.get() }
 
     /// The first `count` items of a task file in Tests/Fixtures/data.
     static func items(_ relative: String, count: Int) throws -> [TaskItem] {
@@ -27,7 +27,7 @@ struct NaiveScore {
 
 /// log P(continuation | context) for one request, tokenized as lm-eval's `_encode_pair` (the shared
 /// files' contexts end without whitespace, so no whitespace moves), one sequence per forward call.
-func naiveScore(_ model: LlamaModel, context: String, continuation: String) throws -> NaiveScore {
+func naiveScore(_ model: LanguageModel, context: String, continuation: String) throws -> NaiveScore {
     let tok = model.tokenizer
     let ctx = tok.encode(context, addSpecialTokens: true)
     let whole = tok.encode(context + continuation, addSpecialTokens: true)

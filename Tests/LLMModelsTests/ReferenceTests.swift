@@ -7,9 +7,9 @@ import TestSupport
 import XCTest
 
 final class ReferenceTests: XCTestCase {
-    static let model = Result { try LlamaModel(path: TestPaths.smollm2(), options: LoadOptions(threads: 2)) }
+    static let model = Result { try LanguageModel(path: TestPaths.smollm2(), options: LoadOptions(threads: 2)) }
 
-    func loadModel() throws -> LlamaModel { try Self.model.get() }
+    func loadModel() throws -> LanguageModel { try Self.model.get() }
 
     struct Prompt { let name: String; let ids: [Int]; let top1: Int; let logitsFile: URL }
 
@@ -84,7 +84,7 @@ final class ReferenceTests: XCTestCase {
     func testPerMatrixDequantisationEqualsCachedWeights() throws {
         let cached = try loadModel()
         XCTAssertTrue(cached.cachesFloat32)
-        let streaming = try LlamaModel(path: TestPaths.smollm2(), options: LoadOptions(threads: 2, float32CacheBudget: 0))
+        let streaming = try LanguageModel(path: TestPaths.smollm2(), options: LoadOptions(threads: 2, float32CacheBudget: 0))
         XCTAssertFalse(streaming.cachesFloat32)
         let ids = try prompts().map(\.ids)
         XCTAssertEqual(try streaming.forward(ids, logits: .all).storage, try cached.forward(ids, logits: .all).storage)

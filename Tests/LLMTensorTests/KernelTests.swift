@@ -47,4 +47,37 @@ final class KernelTests: XCTestCase {
         let got = xs.withUnsafeBufferPointer { Kernels.logSumExp($0.baseAddress!, n) }
         XCTAssertEqual(got, want, accuracy: 1e-6)
     }
+
+    func testGeluTanhMulMatchesScalarTwin() {
+        let n = 41
+        let xs = (0..<n).map { Float(sin(Double($0) * 0.9)) * 7 }
+        let up = xs.map { 1 - $0 * 0.25 }
+        var gate = xs
+        gate.withUnsafeMutableBufferPointer { g in up.withUnsafeBufferPointer { Kernels.geluTanhMul(g.baseAddress!, $0.baseAddress!, n) } }
+        for i in 0..<n {
+            let want = Kernels.geluTanh(xs[i]) * up[i]
+            XCTAssertEqual(gate[i], want, accuracy: 2e-6 * max(1, abs(want)), "x = \(xs[i])")
+        }
+        // Known values of GELU (tanh form): gelu(1) = 0.841192, gelu(−1) = −0.158808.
+        XCTAssertEqual(Kernels.geluTanh(1), 0.841_192, accuracy: 1e-6)
+        XCTAssertEqual(Kernels.geluTanh(-1), -0.158_808, accuracy: 1e-6)
+    }
+
+    /// NEOX RoPE rotates (x[i], x[i + d/2]); adjacent-pair RoPE on the interleaved permutation of the
+    /// same vector gives the same numbers in the permuted places (the converter's Q/K permutation).
+    func testNeoxRopeEqualsAdjacentRopeOnPermutedVector() {
+        let headDim = 8, half = 4
+        let x: [Float] = (0..<headDim).map { Float($0) * 0.7 - 2 }
+        let angles = (0..<half).map { Float($0 + 1) * 0.3 }
+        let c = angles.map { Foundation.cos($0) }, s = angles.map { Foundation.sin($0) }
+        var neox = x
+        neox.withUnsafeMutableBufferPointer { Kernels.ropeNeox($0.baseAddress!, rows: 1, heads: 1, headDim: headDim, cos: c, sin: s, halfDims: half) }
+        var interleaved = (0..<headDim).map { x[$0 % 2 == 0 ? $0 / 2 : half + $0 / 2] }
+        interleaved.withUnsafeMutableBufferPointer { Kernels.rope($0.baseAddress!, rows: 1, heads: 1, headDim: headDim, cos: c, sin: s, halfDims: half) }
+        for i in 0..<half {
+            XCTAssertEqual(neox[i], interleaved[2 * i], accuracy: 1e-6)
+            XCTAssertEqual(neox[i + half], interleaved[2 * i + 1], accuracy: 1e-6)
+        }
+        XCTAssertEqual(neox[0], x[0] * c[0] - x[4] * s[0], accuracy: 1e-6)
+    }
 }
