@@ -100,10 +100,13 @@ public enum Selection {
     }
 
     /// Consecutive: the start i of the K-block run with the highest cos(hᵢ, hᵢ₊ₖ), from
-    /// `RedundancyScorer.consecutiveSimilarity(span: K)`. Ties: the earliest run.
+    /// `RedundancyScorer.consecutiveSimilarity(span: K)`, among runs whose blocks the plan still has.
+    /// Ties: the earliest run.
     public static func consecutive(spanSimilarity: [Double], count: Int, plan: LayerPlan) throws -> LayerPlan {
         try validate(count: count, target: .block, plan: plan)
-        guard let start = spanSimilarity.indices.max(by: { spanSimilarity[$0] < spanSimilarity[$1] || (spanSimilarity[$0] == spanSimilarity[$1] && $0 > $1) }) else {
+        let present = { (l: Int) in plan.attention[l] || plan.mlp[l] }
+        let starts = spanSimilarity.indices.filter { i in (i..<i + count).allSatisfy { $0 < plan.layerCount && present($0) } }
+        guard let start = starts.max(by: { spanSimilarity[$0] < spanSimilarity[$1] || (spanSimilarity[$0] == spanSimilarity[$1] && $0 > $1) }) else {
             throw SelectionError.invalidCount(count: count, available: plan.layerCount, target: .block)
         }
         return try plan.removing(blocks: Array(start..<start + count))

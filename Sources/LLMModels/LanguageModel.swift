@@ -105,7 +105,7 @@ public final class LanguageModel: @unchecked Sendable {
         self.file = file
         let config = try ModelConfig(file: file)
         self.config = config
-        pool = ThreadPool(threads: options.threads)
+        pool = try ThreadPool(threads: options.threads)
         BLAS.setThreads(options.threads)
         tokenizer = try loadTokenizer(from: file)
 

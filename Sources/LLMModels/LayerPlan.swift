@@ -8,15 +8,29 @@ public struct LayerPlan: Sendable, Equatable, Codable {
     /// mlp[l]: layer l computes its MLP.
     public var mlp: [Bool]
 
-    public init(attention: [Bool], mlp: [Bool]) {
-        precondition(attention.count == mlp.count)
+    /// Throws when the two lists describe different numbers of layers.
+    public init(attention: [Bool], mlp: [Bool]) throws {
+        guard attention.count == mlp.count else {
+            throw ModelError.invalidPlan("it lists attention for \(attention.count) layers but MLPs for \(mlp.count)")
+        }
+        self.init(checked: attention, mlp)
+    }
+
+    private init(checked attention: [Bool], _ mlp: [Bool]) {
         self.attention = attention
         self.mlp = mlp
     }
 
+    enum CodingKeys: String, CodingKey { case attention, mlp }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        try self.init(attention: c.decode([Bool].self, forKey: .attention), mlp: c.decode([Bool].self, forKey: .mlp))
+    }
+
     /// Every sublayer present.
     public static func full(layers: Int) -> LayerPlan {
-        LayerPlan(attention: Array(repeating: true, count: layers), mlp: Array(repeating: true, count: layers))
+        LayerPlan(checked: Array(repeating: true, count: max(layers, 0)), Array(repeating: true, count: max(layers, 0)))
     }
 
     public var layerCount: Int { attention.count }
@@ -27,8 +41,7 @@ public struct LayerPlan: Sendable, Equatable, Codable {
 
     /// This plan with `other`'s removals added (a sublayer exists only if both keep it).
     public func intersected(with other: LayerPlan) -> LayerPlan {
-        LayerPlan(attention: zip(attention, other.attention).map { $0 && $1 },
-                  mlp: zip(mlp, other.mlp).map { $0 && $1 })
+        LayerPlan(checked: zip(attention, other.attention).map { $0 && $1 }, zip(mlp, other.mlp).map { $0 && $1 })
     }
 
     /// Removes the listed sublayers and blocks (0-based indices); throws on an index out of range.

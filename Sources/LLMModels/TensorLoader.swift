@@ -58,8 +58,8 @@ public enum FilePlan {
     public static let droppedMLPKey = "llmdrop.dropped_mlp"
 
     static func read(file: GGUFFile, config: ModelConfig) throws -> LayerPlan {
-        var plan = LayerPlan(attention: (0..<config.layerCount).map(config.hasAttention),
-                             mlp: (0..<config.layerCount).map(config.hasMLP))
+        var plan = try LayerPlan(attention: (0..<config.layerCount).map(config.hasAttention),
+                                 mlp: (0..<config.layerCount).map(config.hasMLP))
         if let v = file[droppedMLPKey] {
             guard let list = v.ints, list.allSatisfy({ (0..<config.layerCount).contains($0) }) else {
                 throw ModelError.invalidMetadata(key: droppedMLPKey, reason: "expected layer indices in 0..<\(config.layerCount), found \(v.summary)")

@@ -12,8 +12,8 @@ public struct ThreadPool: Sendable {
     public let threads: Int
     private let workers: Workers?
 
-    public init(threads: Int) {
-        precondition(threads >= 1, "thread count is validated by the caller")
+    public init(threads: Int) throws(ShapeError) {
+        guard threads >= 1 else { throw ShapeError("a thread pool needs at least 1 thread, not \(threads)") }
         self.threads = threads
         workers = threads > 1 ? Workers.shared(count: threads - 1) : nil
     }

@@ -37,6 +37,27 @@ final class SelectionTests: XCTestCase {
         XCTAssertEqual(try Selection.oneShot(scores, target: .block, count: 2, plan: model.plan).droppedBlocks, [2, 3])
     }
 
+    /// A run that contains a block the load plan already removed is not a candidate (such a block is the
+    /// identity, so its run would look most redundant).
+    func testConsecutiveSkipsRunsWithRemovedBlocks() throws {
+        let plan = try LayerPlan.full(layers: 6).removing(blocks: [1])
+        let span = [0.5, 0.99, 0.7, 0.6, 0.4]
+        XCTAssertEqual(try Selection.consecutive(spanSimilarity: span, count: 2, plan: plan).droppedBlocks, [1, 2, 3])
+    }
+
+    /// Two models with the same tensor table but different weights (two fine-tunes of one base) have
+    /// different fingerprints; the same file has the same one.
+    func testFingerprintSeesTheWeights() throws {
+        let a = TinyModel()
+        var b = TinyModel()
+        b.seed = 2
+        let fa = try GGUFFile(path: a.write(to: dir)), fb = try GGUFFile(path: b.write(to: dir))
+        XCTAssertEqual(fa.tensors.map(\.offset), fb.tensors.map(\.offset))
+        let plan = LayerPlan.full(layers: a.layers)
+        XCTAssertNotEqual(ModelFingerprint.of(fa, plan: plan), ModelFingerprint.of(fb, plan: plan))
+        XCTAssertEqual(ModelFingerprint.of(fa, plan: plan), ModelFingerprint.of(try GGUFFile(path: fa.path), plan: plan))
+    }
+
     func testJointRanksAttentionAndMLPTogether() {
         let s = SimilarityScores(attention: [0.5, 0.99, 0.9], mlp: [0.2, 0.95, 0.97], block: [0.1, 0.9, 0.8],
                                  attentionNoResidual: [0, 0, 0], mlpNoResidual: [0, 0, 0], tokens: 10)

@@ -1,5 +1,5 @@
-// Perplexity against PyTorch + transformers (Tests/Fixtures/reference/smollm2/perplexity.json): within 0.5%
-// on the reference windows.
+// Perplexity against PyTorch + transformers (Tests/Fixtures/reference/smollm2/perplexity.json): within
+// 0.01 % on the reference windows (measured 0.001 %).
 import Foundation
 import LLMEval
 import LLMModels
@@ -24,7 +24,7 @@ final class PerplexityReferenceTests: XCTestCase {
         let result = try PerplexityEvaluator(model: model, context: 256).evaluate(tokens: tokens, maxWindows: 16)
         XCTAssertEqual(result.windows, 16)
         XCTAssertEqual(result.tokens, 16 * 255)
-        XCTAssertEqual(result.perplexity, expected, accuracy: expected * 0.005)
+        XCTAssertEqual(result.perplexity, expected, accuracy: expected * 1e-4)
         print("perplexity first 16 windows: \(result.perplexity) (reference \(expected))")
     }
 

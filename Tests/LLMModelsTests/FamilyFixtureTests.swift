@@ -1,6 +1,6 @@
 // Every supported family against transformers on tiny random-weight models that llama.cpp's own
 // converter wrote (Tests/Fixtures/families, made by scripts/make-family-fixtures.py): logits of every
-// position within 1e-4 relative L2 (at every 16th vocabulary id, and the full last row), the same
+// position within 1.5e-5 relative L2 (10× the 1.3e-6 measured; the issue asks 1e-4) (at every 16th vocabulary id, and the full last row), the same
 // argmax at every position. Prompts longer than the sliding window check the window.
 import Foundation
 import LLMFormats
@@ -48,7 +48,7 @@ final class FamilyFixtureTests: XCTestCase {
             let last = Array(logits.row(p.ids.count - 1))
             let errs = [relativeL2(columns, p.columns), relativeL2(last, p.last)]
             worst = max(worst, errs.max()!)
-            XCTAssertLessThan(errs.max()!, 1e-4, "\(label) prompt \(i) (\(p.ids.count) tokens): relative L2 \(errs)")
+            XCTAssertLessThan(errs.max()!, 1.5e-5, "\(label) prompt \(i) (\(p.ids.count) tokens): relative L2 \(errs)")
             let argmax = (0..<p.ids.count).map { t in (0..<V).max { logits.storage[t * V + $0] < logits.storage[t * V + $1] }! }
             XCTAssertEqual(argmax, p.argmax, "\(label) prompt \(i): argmax per position")
         }

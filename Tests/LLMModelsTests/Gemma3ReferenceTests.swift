@@ -1,5 +1,5 @@
 // Gemma 3 270M against PyTorch + transformers on the same file (Tests/Fixtures/reference/gemma3):
-// last-position logits within 1e-4 relative L2 with the same top-1; the KV cache (with its sliding-
+// last-position logits within 2e-5 relative L2 (10× the 1.7e-6 measured) with the same top-1; the KV cache (with its sliding-
 // window rings) computes what one full pass computes.
 import Foundation
 import LLMModels
@@ -45,7 +45,7 @@ final class Gemma3ReferenceTests: XCTestCase {
             XCTAssertEqual(expected.count, 262_144)
             let got = Array(try model.forward([p.ids], logits: .last).row(0))
             let err = relativeL2(got, expected)
-            XCTAssertLessThan(err, 1e-4, "\(p.name): relative L2 error \(err)")
+            XCTAssertLessThan(err, 2e-5, "\(p.name): relative L2 error \(err)")
             XCTAssertEqual(got.indices.max { got[$0] < got[$1] }, p.top1, "\(p.name): top-1")
             print("gemma3 logits \(p.name): relative L2 error \(err)")
         }

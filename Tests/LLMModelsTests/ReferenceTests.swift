@@ -1,5 +1,5 @@
 // The Llama forward pass against PyTorch + transformers (Tests/Fixtures/reference/smollm2): last-position
-// logits within 1e-3 relative L2 error with the same top-1; cached and batched passes agree.
+// logits within 6e-5 relative L2 error (10× the 6e-6 measured) with the same top-1; cached and batched passes agree.
 import Foundation
 import LLMModels
 import LLMTensor
@@ -36,7 +36,7 @@ final class ReferenceTests: XCTestCase {
             let logits = try model.forward([p.ids], logits: .last)
             let got = Array(logits.row(0))
             let err = relativeL2(got, expected)
-            XCTAssertLessThan(err, 1e-3, "\(p.name): relative L2 error \(err)")
+            XCTAssertLessThan(err, 6e-5, "\(p.name): relative L2 error \(err)")
             XCTAssertEqual(got.indices.max { got[$0] < got[$1] }, p.top1, "\(p.name): top-1")
             print("logits \(p.name): relative L2 error \(err)")
         }

@@ -50,8 +50,8 @@ final class QuantDotTests: XCTestCase {
         }
     }
 
-    func testGemvMatchesPerRowReferenceWithTwoThreads() {
-        let pool = ThreadPool(threads: 2)
+    func testGemvMatchesPerRowReferenceWithTwoThreads() throws {
+        let pool = try ThreadPool(threads: 2)
         for type in GGMLType.allCases {
             let rows = 37
             let cols = type.blockSize == 1 ? 100 : 3 * max(type.blockSize, 64)
