@@ -100,19 +100,14 @@ public enum ModelFingerprint {
     }
 }
 
-/// Writes data atomically: a temp file in the same folder, then a rename over the target.
+/// Writes data atomically (LLMFormats' `AtomicOutput`), after checking that the folder exists.
 public enum AtomicFile {
     public static func write(_ data: Data, to path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        let dir = url.deletingLastPathComponent().path
+        let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
             throw PrunedModelError.missingFolder(dir)
         }
-        do {
-            try data.write(to: url, options: .atomic)
-        } catch {
-            throw GGUFError.writeFailed(path: path, reason: error.localizedDescription)
-        }
+        try AtomicOutput.write(data, to: path)
     }
 }

@@ -184,7 +184,7 @@ public struct GGUFWriter {
         header.bytes.append(contentsOf: repeatElement(0, count: Self.padded(header.bytes.count, alignment) - header.bytes.count))
 
         if Self.isDirectory(path) { throw GGUFError.isDirectory(path: path) }
-        let file = try TempFile(finalPath: path)
+        let file = try AtomicOutput(finalPath: path)
         do {
             try header.bytes.withUnsafeBytes { try file.write($0) }
             let zeros = [UInt8](repeating: 0, count: alignment)
@@ -297,84 +297,3 @@ struct ByteWriter {
     }
 }
 
-/// A new file beside `finalPath` that becomes `finalPath` on `commit` and vanishes on `discard`.
-private final class TempFile {
-    let finalPath: String
-    let folder: String
-    private(set) var tempPath: String
-    private var fd: Int32
-
-    init(finalPath: String) throws {
-        let folder: String, base: String
-        if let slash = finalPath.lastIndex(of: "/") {
-            folder = slash == finalPath.startIndex ? "/" : String(finalPath[..<slash])
-            base = String(finalPath[finalPath.index(after: slash)...])
-        } else {
-            (folder, base) = (".", finalPath)
-        }
-        (self.finalPath, self.folder, tempPath, fd) = (finalPath, folder, "", -1)
-        // O_EXCL with a random name: never reuses another writer's file; mode 0666 minus the umask.
-        var err: Int32 = 0
-        for _ in 0..<16 {
-            let candidate = (folder.hasSuffix("/") ? folder : folder + "/") + ".\(base).tmp-\(getpid())-\(UInt32.random(in: 0 ... .max))"
-            fd = open(candidate, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
-            if fd >= 0 {
-                tempPath = candidate
-                return
-            }
-            err = errno
-            if err != EEXIST { break }
-        }
-        throw GGUFError.writeFailed(path: finalPath, reason: "cannot create a temporary file in '\(folder)': \(Self.message(err))")
-    }
-
-    func write(_ data: UnsafeRawBufferPointer) throws {
-        guard var p = data.baseAddress else { return }
-        var left = data.count
-        while left > 0 {
-            #if canImport(Glibc)
-            let n = Glibc.write(fd, p, min(left, 1 << 30))
-            #else
-            let n = Darwin.write(fd, p, min(left, 1 << 30))
-            #endif
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else {
-                let reason = n == 0 ? "no bytes written" : Self.message(errno)
-                throw GGUFError.writeFailed(path: finalPath, reason: "writing '\(tempPath)' failed: \(reason)")
-            }
-            p += n
-            left -= n
-        }
-    }
-
-    /// Flushes the data to disk, closes the file and renames it over `finalPath`.
-    func commit() throws {
-        guard fsync(fd) == 0 else {
-            throw GGUFError.writeFailed(path: finalPath, reason: "flushing '\(tempPath)' to disk failed: \(Self.message(errno))")
-        }
-        let rc = close(fd)
-        fd = -1
-        guard rc == 0 else {
-            throw GGUFError.writeFailed(path: finalPath, reason: "closing '\(tempPath)' failed: \(Self.message(errno))")
-        }
-        guard rename(tempPath, finalPath) == 0 else {
-            throw GGUFError.writeFailed(path: finalPath, reason: "renaming '\(tempPath)' over it failed: \(Self.message(errno))")
-        }
-        // Make the rename itself durable; a folder that cannot be synced is not an error.
-        let dirFD = open(folder, O_RDONLY | O_CLOEXEC)
-        if dirFD >= 0 {
-            _ = fsync(dirFD)
-            close(dirFD)
-        }
-    }
-
-    /// Closes (if still open) and removes the temporary file.
-    func discard() {
-        if fd >= 0 { close(fd); fd = -1 }
-        unlink(tempPath)
-    }
-
-    deinit { if fd >= 0 { close(fd) } }
-
-    static func message(_ err: Int32) -> String { String(cString: strerror(err)) }
-}

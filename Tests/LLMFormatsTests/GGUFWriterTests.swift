@@ -276,3 +276,25 @@ final class GGUFWriterTests: XCTestCase {
         }
     }
 }
+
+/// Temporary files of a killed writer (its process gone) are removed by the next write to the same
+/// destination; those of live processes are not.
+final class AtomicOutputTests: XCTestCase {
+    func testNextWriteRemovesTemporaryFilesOfDeadWriters() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let finished = Process()
+        finished.executableURL = URL(fileURLWithPath: "/bin/true")
+        try finished.run()
+        finished.waitUntilExit()
+        let stale = dir.appendingPathComponent(".out.bin.tmp-\(finished.processIdentifier)-42")
+        let live = dir.appendingPathComponent(".out.bin.tmp-1-7")   // PID 1 always exists
+        let other = dir.appendingPathComponent(".other.bin.tmp-\(finished.processIdentifier)-9")
+        for u in [stale, live, other] { try Data("partial".utf8).write(to: u) }
+        try AtomicOutput.write(Data("whole".utf8), to: dir.appendingPathComponent("out.bin").path)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: stale.path))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: live.path))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: other.path), "another destination's file is not touched")
+        XCTAssertEqual(try Data(contentsOf: dir.appendingPathComponent("out.bin")), Data("whole".utf8))
+    }
+}
