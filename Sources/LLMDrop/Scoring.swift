@@ -46,6 +46,35 @@ public struct RedundancyScorer {
     }
 }
 
+/// Scores one model under each plan it is given (weights shared, no reload), in one convention: the
+/// re-scoring step of iterative selection. The scores of the model's own plan are computed once, so a
+/// caller that records them and then drops iteratively pays once.
+public final class PlanScorer {
+    public let model: LanguageModel
+    public let calibration: CalibrationSet
+    /// true: cos(X, X + F(Norm X)); false: cos(Norm X, F(Norm X)).
+    public let residual: Bool
+    /// Called before each scoring pass with the plan, then with (samples done, samples).
+    let progress: ((LayerPlan) -> ((Int, Int) -> Void)?)?
+    private var first: SimilarityScores?
+
+    public init(model: LanguageModel, calibration: CalibrationSet, residual: Bool = true,
+                progress: ((LayerPlan) -> ((Int, Int) -> Void)?)? = nil) {
+        self.model = model
+        self.calibration = calibration
+        self.residual = residual
+        self.progress = progress
+    }
+
+    /// Similarities of `model` with `plan`'s removals (a plan of the model's layers).
+    public func scores(_ plan: LayerPlan) throws -> SimilarityScores {
+        if plan == model.plan, let first { return first }
+        let s = try RedundancyScorer(model: model.removing(plan)).score(calibration, progress: progress?(plan)).convention(residual: residual)
+        if plan == model.plan { first = s }
+        return s
+    }
+}
+
 /// Accumulates cos(input of block i, output of block i+k−1) per token, keeping only the last k
 /// block inputs of the current call.
 final class SpanAccumulator: ForwardObserver {

@@ -3,6 +3,8 @@
 // error, how often both pick the same top-1 token, and both perplexities. Needs no labels, so it
 // works on self-generated text too.
 import Foundation
+import LLMDrop
+import LLMFormats
 import LLMModels
 import LLMTensor
 
@@ -94,5 +96,30 @@ public struct DivergenceEvaluator {
             if b[i] > b[argB] { argB = i }
         }
         return (max(kl, 0), argA == argB, lseA - Double(a[target]), lseB - Double(b[target]))
+    }
+}
+
+/// The windows a dropped model is compared with the original on: non-overlapping perplexity windows of
+/// a text file (documents joined with blank lines; BOS first in each for models that add it), or
+/// samples the original generates itself from its BOS token with a seed calibration did not use.
+public enum ComparisonWindows {
+    public enum Source: Sendable, Equatable {
+        case file(String)
+        case selfGenerated(seed: UInt64)
+    }
+
+    /// Self-generated windows when no count is given.
+    public static let defaultSelfWindows = 8
+
+    public static func make(model: LanguageModel, source: Source, context: Int, maxWindows: Int? = nil,
+                            progress: ((Int, Int) -> Void)? = nil) throws -> [[Int]] {
+        switch source {
+        case .selfGenerated(let seed):
+            return try CalibrationSet.selfGenerated(model: model, samples: maxWindows ?? defaultSelfWindows, length: context,
+                                                    seed: seed, progress: progress).samples
+        case .file(let path):
+            let tokens = model.tokenizer.encode(try TextCorpus.documents(at: path).joined(separator: "\n\n"), addSpecialTokens: false)
+            return try PerplexityEvaluator(model: model, context: context).windows(tokens, maxWindows: maxWindows)
+        }
     }
 }

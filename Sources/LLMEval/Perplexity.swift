@@ -26,6 +26,7 @@ public struct PerplexityResult: Sendable, Codable, Equatable {
 public enum PerplexityError: Error, Equatable, CustomStringConvertible {
     case tooFewTokens(have: Int, need: Int)
     case invalidContext(Int, max: Int)
+    case invalidWindow(tokens: Int, context: Int)
 
     public var description: String {
         switch self {
@@ -33,6 +34,8 @@ public enum PerplexityError: Error, Equatable, CustomStringConvertible {
             return "the text has \(have) tokens, fewer than one window of \(need); pass more text or a smaller --context"
         case .invalidContext(let c, let max):
             return "--context \(c) must be between 2 and the model's context length \(max)"
+        case .invalidWindow(let n, let c):
+            return "a window of \(n) tokens cannot be scored with context \(c); windows need 2 to \(c) tokens"
         }
     }
 }
@@ -90,12 +93,17 @@ public struct PerplexityEvaluator {
     }
 
     public func evaluate(tokens: [Int], maxWindows: Int? = nil, progress: ((Int, Int) -> Void)? = nil) throws -> PerplexityResult {
-        let ws = try windows(tokens, maxWindows: maxWindows)
+        try evaluate(windows: windows(tokens, maxWindows: maxWindows), progress: progress)
+    }
+
+    /// Perplexity over given windows (each of at most `context` tokens, evaluated on its own).
+    public func evaluate(windows ws: [[Int]], progress: ((Int, Int) -> Void)? = nil) throws -> PerplexityResult {
+        for w in ws where w.count < 2 || w.count > context { throw PerplexityError.invalidWindow(tokens: w.count, context: context) }
         let clock = ContinuousClock()
         let start = clock.now
         let all = try nll(windows: ws, progress: progress).flatMap { $0 }
         let seconds = (clock.now - start) / .seconds(1)
-        return Self.summarize(all, windows: ws.count, processedTokens: ws.count * context, seconds: seconds)
+        return Self.summarize(all, windows: ws.count, processedTokens: ws.reduce(0) { $0 + $1.count }, seconds: seconds)
     }
 
     static func summarize(_ nll: [Double], windows: Int, processedTokens: Int, seconds: Double) -> PerplexityResult {

@@ -68,8 +68,8 @@ struct Drop: ParsableCommand {
             recorded = ["consecutive": span.map { $0 }]
             plan = try Selection.consecutive(spanSimilarity: span, count: count, plan: base)
         } else if iterative {
-            let score = scorer(model, try calibrationOptions.load(for: model), residual: !calibrationOptions.noResidual, target: target)
-            plan = try Selection.iterative(target: target, count: count, plan: base, score: score, onStep: logStep)
+            let scorer = planScorer(model, try calibrationOptions.load(for: model), residual: !calibrationOptions.noResidual, target: target)
+            plan = try Selection.iterative(target: target, count: count, plan: base, score: scorer.scores, onStep: logStep)
         } else {
             let file = try computeScores(model: model, modelOptions: modelOptions, calibration: calibrationOptions)
             recorded = ["attention": file.attention, "mlp": file.mlp, "block": file.block]
@@ -109,17 +109,11 @@ struct Drop: ParsableCommand {
     }
 }
 
-/// Scores `model` with the removals of each plan it is given (weights shared, no reload), in one
-/// convention, with a progress bar: the re-scoring step of iterative selection. The first call, on
-/// the model's own plan, is remembered, so a caller that also records those scores pays once.
-func scorer(_ model: LanguageModel, _ set: CalibrationSet, residual: Bool, target: DropTarget) -> (LayerPlan) throws -> SimilarityScores {
-    var first: SimilarityScores?
-    return { plan in
-        if plan == model.plan, let first { return first }
+/// The library's plan scorer with a progress bar per scoring pass.
+func planScorer(_ model: LanguageModel, _ set: CalibrationSet, residual: Bool, target: DropTarget) -> PlanScorer {
+    PlanScorer(model: model, calibration: set, residual: residual) { plan in
         let bar = ProgressBar("scoring (\(Selection.available(target, plan: plan)) \(target.rawValue) modules left)", total: set.samples.count)
-        let s = try RedundancyScorer(model: model.removing(plan)).score(set) { done, _ in bar.update(done) }.convention(residual: residual)
-        if plan == model.plan { first = s }
-        return s
+        return { done, _ in bar.update(done) }
     }
 }
 

@@ -38,7 +38,7 @@ struct KLD: ParsableCommand {
     func run() throws {
         let (original, plan) = try modelOptions.loadOriginal()
         let dropped = try original.removing(plan ?? .full(layers: original.layerCount))
-        let windows = try divergenceWindows(model: original, data: data, context: context, maxWindows: maxWindows, seed: seed)
+        let windows = try comparisonWindows(model: original, data: data, context: context, maxWindows: maxWindows, seed: seed)
         let bar = ProgressBar("kl-divergence", total: windows.count)
         let r = try DivergenceEvaluator(original: original, dropped: dropped).evaluate(windows: windows) { done, _ in bar.update(done) }
         if output.json {
@@ -57,14 +57,9 @@ struct KLD: ParsableCommand {
     }
 }
 
-/// Windows to compare on: non-overlapping windows of a text file, or samples the model generates
-/// itself from its BOS token (default 8 of them).
-func divergenceWindows(model: LanguageModel, data: String, context: Int, maxWindows: Int?, seed: UInt64) throws -> [[Int]] {
-    if data == "self" {
-        let n = maxWindows ?? 8
-        let bar = ProgressBar("generating held-out text", total: n)
-        return try CalibrationSet.selfGenerated(model: model, samples: n, length: context, seed: seed) { done, _ in bar.update(done) }.samples
-    }
-    let tokens = model.tokenizer.encode(try TextCorpus.documents(at: data).joined(separator: "\n\n"), addSpecialTokens: false)
-    return try PerplexityEvaluator(model: model, context: context).windows(tokens, maxWindows: maxWindows)
+/// `ComparisonWindows` of a text file path or `self`, with a progress bar while generating.
+func comparisonWindows(model: LanguageModel, data: String, context: Int, maxWindows: Int?, seed: UInt64) throws -> [[Int]] {
+    let source: ComparisonWindows.Source = data == "self" ? .selfGenerated(seed: seed) : .file(data)
+    let bar = data == "self" ? ProgressBar("generating held-out text", total: maxWindows ?? ComparisonWindows.defaultSelfWindows) : nil
+    return try ComparisonWindows.make(model: model, source: source, context: context, maxWindows: maxWindows) { done, _ in bar?.update(done) }
 }

@@ -73,10 +73,10 @@ struct RunAll: ParsableCommand {
         // 1. Score and choose.
         Log.info("step 1/5: scoring (\(calibration.calibration!))")
         let set = try calibration.load(for: base)
-        let score = scorer(base, set, residual: !calibration.noResidual, target: target)
-        let scores = try score(base.plan)
+        let scorer = planScorer(base, set, residual: !calibration.noResidual, target: target)
+        let scores = try scorer.scores(base.plan)
         let plan = iterative
-            ? try Selection.iterative(target: target, count: k, plan: base.plan, score: score, onStep: logStep)
+            ? try Selection.iterative(target: target, count: k, plan: base.plan, score: scorer.scores, onStep: logStep)
             : try Selection.oneShot(scores, target: target, count: k, plan: base.plan)
         let record = DropPlan(plan, target: target.rawValue, method: iterative ? "iterative" : "one-shot", model: modelOptions.model,
                               scores: ["attention": scores.attention, "mlp": scores.mlp, "block": scores.block])
@@ -87,7 +87,7 @@ struct RunAll: ParsableCommand {
 
         // 2. Divergence on held-out text (self-generated with another seed unless --data).
         Log.info("step 2/5: divergence")
-        let windows = try divergenceWindows(model: base, data: data ?? "self", context: context, maxWindows: maxWindows,
+        let windows = try comparisonWindows(model: base, data: data ?? "self", context: context, maxWindows: maxWindows,
                                             seed: calibrationOptions.seed &+ 1_000_003)
         let bar = ProgressBar("kl-divergence", total: windows.count)
         r.divergence = try DivergenceEvaluator(original: base, dropped: dropped).evaluate(windows: windows) { done, _ in bar.update(done) }
@@ -96,8 +96,7 @@ struct RunAll: ParsableCommand {
         if data != nil {
             Log.info("step 3/5: perplexity")
             func ppl(_ m: LanguageModel) throws -> PerplexityResult {
-                let e = try PerplexityEvaluator(model: m, context: context)
-                return try e.evaluate(tokens: windows.flatMap { $0 })
+                try PerplexityEvaluator(model: m, context: context).evaluate(windows: windows)
             }
             r.perplexity = BeforeAfter(original: try ppl(base), dropped: try ppl(dropped))
         }

@@ -83,4 +83,17 @@ final class Gemma3SimilarityTests: XCTestCase {
             print("gemma3 perplexity \(name): \(result.perplexity) (reference \(expected))")
         }
     }
+
+    /// Comparison windows of a file carry Gemma's BOS once each, and perplexity over those windows is the
+    /// perplexity of the token stream (what `run --data` reports).
+    func testComparisonWindowsCarryBOSOnce() throws {
+        let model = try Self.model.get()
+        let path = try TestPaths.fixture("data/c4_demo.json").path
+        let windows = try ComparisonWindows.make(model: model, source: .file(path), context: 32, maxWindows: 3)
+        XCTAssertEqual(windows.map(\.count), [32, 32, 32])
+        XCTAssertEqual(windows.map { $0.filter { $0 == model.tokenizer.bosID }.count }, [1, 1, 1])
+        let tokens = model.tokenizer.encode(try TextCorpus.documents(at: path).joined(separator: "\n\n"), addSpecialTokens: false)
+        let evaluator = try PerplexityEvaluator(model: model, context: 32)
+        XCTAssertEqual(try evaluator.evaluate(windows: windows).meanNLL, try evaluator.evaluate(tokens: tokens, maxWindows: 3).meanNLL)
+    }
 }
