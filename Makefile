@@ -64,3 +64,18 @@ check-llamacpp: deps model
 
 clean:
 	rm -rf .build
+
+# libFuzzer fuzzing of the readers of untrusted input (package in Fuzz/, driver scripts/fuzz.sh): GGUF,
+# tokenizers, drop plans, scores, task files, calibration text. `fuzz` runs each target for a fixed
+# number of executions (1,000,000 for the GGUF reader); `fuzz-smoke` runs all of them in under 2
+# minutes (seeds only, fixed seed). Both fail on any crash, sanitizer report, leak or input slower
+# than 1 s; the input is saved under Fuzz/.build/artifacts/.
+.PHONY: fuzz-build fuzz fuzz-smoke
+fuzz-build: deps
+	scripts/fuzz.sh build
+
+fuzz: fuzz-build models
+	scripts/fuzz.sh run
+
+fuzz-smoke: fuzz-build models
+	scripts/fuzz.sh smoke

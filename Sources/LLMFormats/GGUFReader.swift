@@ -52,6 +52,15 @@ public final class GGUFFile: @unchecked Sendable {
         try self.init(map: MappedFile(path: path))
     }
 
+    /// Reads a GGUF file held in memory (copied; `path` names it in errors).
+    public convenience init(bytes: UnsafeRawBufferPointer, path: String = "<memory>") throws {
+        try self.init(map: MappedFile(copying: bytes, path: path))
+    }
+
+    public convenience init(bytes: [UInt8], path: String = "<memory>") throws {
+        try self.init(map: bytes.withUnsafeBytes { try MappedFile(copying: $0, path: path) })
+    }
+
     init(map: MappedFile) throws {
         self.map = map
         self.path = map.path

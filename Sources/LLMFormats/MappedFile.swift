@@ -13,6 +13,8 @@ public final class MappedFile: @unchecked Sendable {
     public let size: Int
     /// Base of the mapping; valid for the object's lifetime. Read-only.
     public let base: UnsafeRawPointer
+    /// true: `base` is a heap copy made by `init(copying:path:)`, not a mapping.
+    private let ownsCopy: Bool
 
     public init(path: String) throws {
         var isDir: ObjCBool = false
@@ -38,9 +40,26 @@ public final class MappedFile: @unchecked Sendable {
         self.path = path
         self.size = size
         self.base = UnsafeRawPointer(p)
+        self.ownsCopy = false
+    }
+
+    /// A heap copy of `bytes` standing in for a file named `path` (for reading files held in memory,
+    /// and for fuzzing: the copy is exactly `bytes.count` long, so an overread is caught by a sanitizer).
+    public init(copying bytes: UnsafeRawBufferPointer, path: String) throws {
+        guard bytes.count > 0 else { throw GGUFError.notGGUF(path: path) }
+        let p = UnsafeMutableRawPointer.allocate(byteCount: bytes.count, alignment: 16)
+        p.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+        self.path = path
+        self.size = bytes.count
+        self.base = UnsafeRawPointer(p)
+        self.ownsCopy = true
     }
 
     deinit {
-        munmap(UnsafeMutableRawPointer(mutating: base), size)
+        if ownsCopy {
+            UnsafeMutableRawPointer(mutating: base).deallocate()
+        } else {
+            munmap(UnsafeMutableRawPointer(mutating: base), size)
+        }
     }
 }

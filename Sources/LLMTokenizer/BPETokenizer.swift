@@ -173,7 +173,8 @@ public struct BPETokenizer: Tokenizer {
         }
         var i = n > 0 ? 0 : -1
         while i >= 0 {
-            // A byte with no token (never in a well-formed vocabulary) is dropped, as llama.cpp does.
+            // A byte with no token is dropped, as llama.cpp does (SmolLM2 lacks 21 of the 256 byte
+            // symbols: 0x04, 0x06, 0x13, 0x14, 0x16, 0x1D and bytes that are rare or invalid in UTF-8).
             if st.ids[i] >= 0 { st.word.append(st.ids[i]) }
             i = Int(st.next[i])
         }
