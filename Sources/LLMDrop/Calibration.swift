@@ -69,18 +69,25 @@ public struct CalibrationSet: Sendable, Equatable {
         }
     }
 
+    /// Samples generated together per batched pass (each step is one matrix product for all of them).
+    public static let selfGenerationBatch = 32
+
     /// N samples of `length` tokens sampled from the model (temperature 1, full distribution), sample
-    /// i seeded with `seed + i`, each starting from the BOS token (EOS when there is none).
+    /// i seeded with `seed + i`, each starting from the BOS token (EOS when there is none); up to
+    /// `selfGenerationBatch` samples decode together. `progress` gets (tokens done, tokens).
     public static func selfGenerated(model: LanguageModel, samples n: Int, length: Int, seed: UInt64,
                                      progress: ((Int, Int) -> Void)? = nil) throws -> CalibrationSet {
         guard n >= 1, length >= 2 else { throw CalibrationError.invalidSize(samples: n, length: length) }
         guard let start = model.tokenizer.bosID ?? model.tokenizer.eosID else { throw CalibrationError.noStartToken }
+        let generator = Generator(model: model, sampling: SamplingOptions(temperature: 1, topP: 1, seed: seed))
         var samples: [[Int]] = []
-        for i in 0..<n {
-            let generator = Generator(model: model, sampling: SamplingOptions(temperature: 1, topP: 1, seed: seed &+ UInt64(i)))
-            let r = try generator.generate(prompt: [start], maxTokens: length - 1, stopAtEOS: false)
-            samples.append([start] + r.generated)
-            progress?(i + 1, n)
+        for first in stride(from: 0, to: n, by: selfGenerationBatch) {
+            let count = min(selfGenerationBatch, n - first)
+            let results = try generator.generate(prompts: Array(repeating: [start], count: count), maxTokens: length - 1,
+                                                 seeds: (first..<first + count).map { seed &+ UInt64($0) }, stopAtEOS: false) { step, steps in
+                progress?(first * (length - 1) + step * count, n * (length - 1))
+            }
+            samples += results.map { [start] + $0.generated }
         }
         return CalibrationSet(samples: samples, source: "self (seed \(seed))", sampling: "self")
     }

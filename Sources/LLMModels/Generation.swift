@@ -1,5 +1,6 @@
 // Text generation with a KV cache: greedy by default, or temperature / nucleus (top-p) sampling from
-// a seeded generator so that runs repeat exactly.
+// a seeded generator so that runs repeat exactly. Several sequences decode together: one batched
+// forward pass per step for all of them, each with its own cache, sampler and stopping.
 import LLMTensor
 import Foundation
 
@@ -97,5 +98,45 @@ public struct Generator {
         let t2 = clock.now
         return GenerationResult(promptTokens: prompt, generated: out, promptLogits: promptLogits,
                                 prefillSeconds: (t1 - t0) / .seconds(1), decodeSeconds: (t2 - t1) / .seconds(1))
+    }
+
+    /// Generates from several prompts at once: all prompts prefill in one batched pass, then every step
+    /// decodes the unfinished sequences together. Sequence i samples with this generator's options and
+    /// seed `seeds[i]` (default: the options' seed + i). `onStep` sees (tokens generated so far, maxTokens).
+    public func generate(prompts: [[Int]], maxTokens: Int, seeds: [UInt64]? = nil, stopAtEOS: Bool = true,
+                         onStep: (Int, Int) -> Void = { _, _ in }) throws -> [GenerationResult] {
+        guard !prompts.isEmpty else { return [] }
+        guard prompts.allSatisfy({ !$0.isEmpty }) else { throw ModelError.emptyPrompt }
+        let seeds = seeds ?? prompts.indices.map { sampling.seed &+ UInt64($0) }
+        guard seeds.count == prompts.count else { throw ModelError.invalidOption("\(seeds.count) seeds for \(prompts.count) prompts") }
+        let caches = try prompts.map { try model.makeCache(capacity: $0.count + maxTokens) }
+        var samplers = seeds.map { Sampler(SamplingOptions(temperature: sampling.temperature, topP: sampling.topP, seed: $0)) }
+        let clock = ContinuousClock()
+        let t0 = clock.now
+        var logits = try model.forward(appending: prompts, to: caches, logits: .last)
+        let promptLogits = (0..<prompts.count).map { Array(logits.row($0)) }
+        let t1 = clock.now
+        var out = [[Int]](repeating: [], count: prompts.count)
+        var active = Array(prompts.indices)   // sequence of each row of `logits`
+        var step = 0
+        while !active.isEmpty && step < maxTokens {
+            var next: [Int] = []
+            for (row, i) in active.enumerated() {
+                let t = samplers[i].sample(logits.row(row))
+                out[i].append(t)
+                next.append(t)
+            }
+            step += 1
+            onStep(step, maxTokens)
+            let keep = active.indices.filter { !(stopAtEOS && next[$0] == model.tokenizer.eosID) && step < maxTokens }
+            active = keep.map { active[$0] }
+            guard !active.isEmpty else { break }
+            logits = try model.forward(appending: keep.map { [next[$0]] }, to: active.map { caches[$0] }, logits: .last)
+        }
+        let t2 = clock.now
+        return prompts.indices.map {
+            GenerationResult(promptTokens: prompts[$0], generated: out[$0], promptLogits: promptLogits[$0],
+                             prefillSeconds: (t1 - t0) / .seconds(1), decodeSeconds: (t2 - t1) / .seconds(1))
+        }
     }
 }

@@ -266,7 +266,7 @@ public final class LanguageModel: @unchecked Sendable {
             segments.append(Segment(row: row, count: s.count, position: 0))
             row += s.count
         }
-        return try run(tokens: sequences.flatMap { $0 }, segments: segments, cache: nil, observer: observer)
+        return try run(tokens: sequences.flatMap { $0 }, segments: segments, observer: observer)
     }
 
     /// Logits of `rows` of `h`, `logitChunkRows` at a time (see `forward(_:logits:observer:consume:)`).
@@ -313,13 +313,28 @@ public final class LanguageModel: @unchecked Sendable {
 
     /// Appends `tokens` to a cached sequence and returns logits for the selected positions.
     public func forward(appending tokens: [Int], to cache: KVCache, logits: LogitSelection = .last, observer: ForwardObserver? = nil) throws -> Matrix {
-        guard cache.owner == weightsID, cache.plan == plan else { throw ModelError.foreignCache }
-        guard cache.count + tokens.count <= cache.capacity else {
-            throw ModelError.contextOverflow(tokens: cache.count + tokens.count, contextLength: cache.capacity)
+        try forward(appending: [tokens], to: [cache], logits: logits, observer: observer)
+    }
+
+    /// Appends tokens to several cached sequences in one batched pass — one matrix product per weight
+    /// for all of them (batched generation) — and returns logits for the selected positions, sequence
+    /// after sequence (`.last`: one row per sequence that got tokens).
+    public func forward(appending tokens: [[Int]], to caches: [KVCache], logits: LogitSelection = .last, observer: ForwardObserver? = nil) throws -> Matrix {
+        guard tokens.count == caches.count else { throw ModelError.invalidOption("\(tokens.count) token lists for \(caches.count) caches") }
+        guard Set(caches.map { ObjectIdentifier($0) }).count == caches.count else { throw ModelError.invalidOption("a cache appears twice in one call") }
+        var segments: [Segment] = []
+        var row = 0
+        for (t, cache) in zip(tokens, caches) {
+            guard cache.owner == weightsID, cache.plan == plan else { throw ModelError.foreignCache }
+            guard cache.count + t.count <= cache.capacity else {
+                throw ModelError.contextOverflow(tokens: cache.count + t.count, contextLength: cache.capacity)
+            }
+            guard !t.isEmpty else { continue }
+            segments.append(Segment(row: row, count: t.count, position: cache.count, cache: cache))
+            row += t.count
         }
-        let segments = tokens.isEmpty ? [] : [Segment(row: 0, count: tokens.count, position: cache.count)]
-        let h = try run(tokens: tokens, segments: segments, cache: cache, observer: observer)
-        cache.count += tokens.count
+        let h = try run(tokens: tokens.flatMap { $0 }, segments: segments, observer: observer)
+        for (t, cache) in zip(tokens, caches) { cache.count += t.count }
         let rows = selectedRows(h, logits)
         var out = Matrix(rows: rows.count, cols: config.vocabularySize)
         let V = config.vocabularySize
@@ -334,9 +349,11 @@ public final class LanguageModel: @unchecked Sendable {
     struct Segment {
         /// First row of this sequence in the batch, token count, position of its first token.
         let row: Int, count: Int, position: Int
+        /// The sequence's KV cache; nil for a whole sequence run on its own.
+        var cache: KVCache? = nil
     }
 
-    private func run(tokens: [Int], segments: [Segment], cache: KVCache?, observer: ForwardObserver?) throws -> HiddenStates {
+    private func run(tokens: [Int], segments: [Segment], observer: ForwardObserver?) throws -> HiddenStates {
         let V = config.vocabularySize, D = config.hiddenSize
         for t in tokens where !(0..<V).contains(t) { throw ModelError.tokenOutOfRange(token: t, vocabularySize: V) }
         for s in segments where s.position + s.count > config.contextLength {
@@ -346,7 +363,7 @@ public final class LanguageModel: @unchecked Sendable {
         let lastRows = segments.map { $0.row + $0.count - 1 }
         guard R > 0 else { return HiddenStates(rows: 0, width: D, storage: [], lastRows: []) }
         return Self.forwardLock.withLock {
-            let ws = Workspace(model: self, rows: R, segments: segments, cache: cache)
+            let ws = Workspace(model: self, rows: R, segments: segments)
             defer { ws.deallocate() }
             let x = ws.x
 
@@ -364,7 +381,7 @@ public final class LanguageModel: @unchecked Sendable {
                 if let a = layer.attention {
                     Kernels.rmsNorm(x, a.norm, ws.xn, rows: R, dim: D, eps: eps)               // xn = Norm₁(x)
                     observe(.attnIn, l, ws.xn)
-                    attention(a, layer: l, ws, segments, cache)                                // proj = Attn(xn)
+                    attention(a, layer: l, ws, segments)                                       // proj = Attn(xn)
                     if let p = a.postNorm { Kernels.rmsNorm(ws.proj, p, ws.proj, rows: R, dim: D, eps: eps) }
                     observe(.attnOut, l, ws.proj)
                     Kernels.add(x, ws.proj, R * D)                                             // x += proj
@@ -393,7 +410,7 @@ public final class LanguageModel: @unchecked Sendable {
 
     /// proj = Attn(xn) for one layer: Q/K/V projections (+ biases), Q/K norms, RoPE, causal (and
     /// windowed) softmax(QKᵀ·scale)·V per head (query head h reads key/value head h / (H/G)), output projection.
-    private func attention(_ a: AttentionWeights, layer l: Int, _ ws: Workspace, _ segments: [Segment], _ cache: KVCache?) {
+    private func attention(_ a: AttentionWeights, layer l: Int, _ ws: Workspace, _ segments: [Segment]) {
         let R = ws.rows, Dh = config.headDim
         let (H, G) = (a.heads, a.kvHeads)
         let qw = H * Dh, kw = G * Dh
@@ -413,7 +430,7 @@ public final class LanguageModel: @unchecked Sendable {
             // keys/values: a buffer whose row j holds position keyStart + j.
             let keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>, keyStart: Int
             let newK = ws.k + s.row * kw, newV = ws.v + s.row * kw
-            if let cache, let ck = cache.keys[l], let cv = cache.values[l] {
+            if let cache = s.cache, let ck = cache.keys[l], let cv = cache.values[l] {
                 if cache.isRing(l) {
                     // The window's earlier positions from the ring, then this call's rows, in order.
                     let W = cache.rows[l]

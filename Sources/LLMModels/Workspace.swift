@@ -18,14 +18,14 @@ final class Workspace {
     let weights: UnsafeMutablePointer<Float>?
     private var all: [UnsafeMutablePointer<Float>] = []
 
-    init(model: LanguageModel, rows R: Int, segments: [LanguageModel.Segment], cache: KVCache?) {
+    init(model: LanguageModel, rows R: Int, segments: [LanguageModel.Segment]) {
         let c = model.config
         rows = R
         let maxQ = (c.heads.max() ?? 0) * c.headDim, maxKV = (c.kvHeads.max() ?? 0) * c.headDim
         let maxF = c.ffnLength.max() ?? 0
         let maxT = segments.map(\.count).max() ?? 0
-        let maxL = segments.map { (cache == nil ? 0 : $0.position) + $0.count }.max() ?? 0
-        let maxRing = cache.map { cache in (0..<c.layerCount).filter(cache.isRing).map { cache.rows[$0] }.max() ?? 0 } ?? 0
+        let maxL = segments.map { ($0.cache == nil ? 0 : $0.position) + $0.count }.max() ?? 0
+        let maxRing = segments.compactMap { s in s.cache.map { cache in (0..<c.layerCount).filter(cache.isRing).map { cache.rows[$0] }.max() ?? 0 } }.max() ?? 0
         var all: [UnsafeMutablePointer<Float>] = []
         func buf(_ n: Int, zeroed: Bool = true) -> UnsafeMutablePointer<Float> {
             let p = UnsafeMutablePointer<Float>.allocate(capacity: max(n, 1))

@@ -36,7 +36,7 @@ struct CalibrationOptions: ParsableArguments {
             throw ValidationError("--seq-len \(seqLen) exceeds the model's context length \(model.config.contextLength)")
         }
         if calibration == "self" {
-            let bar = ProgressBar("generating calibration", total: samples)
+            let bar = ProgressBar("generating calibration (tokens)", total: samples * (seqLen - 1))
             return try CalibrationSet.selfGenerated(model: model, samples: samples, length: seqLen, seed: seed) { done, _ in bar.update(done) }
         }
         let set = try CalibrationSet.fromDocuments(TextCorpus.documents(at: calibration), tokenizer: model.tokenizer,

@@ -60,6 +60,6 @@ struct KLD: ParsableCommand {
 /// `ComparisonWindows` of a text file path or `self`, with a progress bar while generating.
 func comparisonWindows(model: LanguageModel, data: String, context: Int, maxWindows: Int?, seed: UInt64) throws -> [[Int]] {
     let source: ComparisonWindows.Source = data == "self" ? .selfGenerated(seed: seed) : .file(data)
-    let bar = data == "self" ? ProgressBar("generating held-out text", total: maxWindows ?? ComparisonWindows.defaultSelfWindows) : nil
+    let bar = data == "self" ? ProgressBar("generating held-out text (tokens)", total: (maxWindows ?? ComparisonWindows.defaultSelfWindows) * (context - 1)) : nil
     return try ComparisonWindows.make(model: model, source: source, context: context, maxWindows: maxWindows) { done, _ in bar?.update(done) }
 }

@@ -89,4 +89,26 @@ final class ReferenceTests: XCTestCase {
         let ids = try prompts().map(\.ids)
         XCTAssertEqual(try streaming.forward(ids, logits: .all).storage, try cached.forward(ids, logits: .all).storage)
     }
+
+    /// Several sequences decoded together, each with its own cache, give what each gives alone.
+    func testBatchedCachedDecodingMatchesSingleSequences() throws {
+        let model = try loadModel()
+        let prompts = try prompts().map(\.ids).prefix(3).map { Array($0.prefix(12)) }
+        let caches = try prompts.map { try model.makeCache(capacity: $0.count + 1) }
+        let batched = try model.forward(appending: prompts, to: caches, logits: .last)
+        let step = try model.forward(appending: prompts.map { _ in [42] }, to: caches, logits: .last)
+        for (i, p) in prompts.enumerated() {
+            XCTAssertLessThan(relativeL2(Array(batched.row(i)), Array(try model.forward([p], logits: .last).row(0))), 1e-5, "prompt \(i)")
+            XCTAssertLessThan(relativeL2(Array(step.row(i)), Array(try model.forward([p + [42]], logits: .last).row(0))), 1e-5, "step \(i)")
+        }
+        XCTAssertEqual(caches.map(\.count), prompts.map { $0.count + 1 })
+        // The batched generator and one-at-a-time generation agree token for token (greedy).
+        let generator = Generator(model: model)
+        let together = try generator.generate(prompts: prompts, maxTokens: 6)
+        for (i, p) in prompts.enumerated() {
+            let alone = try generator.generate(prompt: p, maxTokens: 6)
+            XCTAssertEqual(together[i].generated, alone.generated, "prompt \(i)")
+            XCTAssertLessThan(relativeL2(together[i].promptLogits, alone.promptLogits), 1e-5)
+        }
+    }
 }
