@@ -65,6 +65,19 @@ check-llamacpp: deps model
 clean:
 	rm -rf .build
 
+# The whole test suite under AddressSanitizer, then under ThreadSanitizer (the thread pool and the
+# parallel kernels), release builds in their own folders. Outside CI: each takes many minutes.
+# LeakSanitizer is off for the test process: all it reports there are XCTest's and Foundation's own
+# allocations (Process, test-case objects), none from LLMDrop's code; the fuzz targets keep it on.
+.PHONY: sanitize sanitize-address sanitize-thread
+sanitize: sanitize-address sanitize-thread
+
+sanitize-address: deps models
+	ASAN_OPTIONS=detect_leaks=0:halt_on_error=1 swift test -c release --sanitize=address --scratch-path .build-asan
+
+sanitize-thread: deps models
+	TSAN_OPTIONS=halt_on_error=1 swift test -c release --sanitize=thread --scratch-path .build-tsan
+
 # libFuzzer fuzzing of the readers of untrusted input (package in Fuzz/, driver scripts/fuzz.sh): GGUF,
 # tokenizers, drop plans, scores, task files, calibration text. `fuzz` runs each target for a fixed
 # number of executions (1,000,000 for the GGUF reader); `fuzz-smoke` runs all of them in under 2
