@@ -44,13 +44,15 @@ struct RunAll: ParsableCommand {
 
     @OptionGroup var speed: SpeedOptions
 
+    @OptionGroup var needle: RunNeedleOptions
+
     @Option(help: "Write the pruned model (GGUF) here.")
     var output: String?
 
     @Option(help: "Write the drop plan (JSON) here.")
     var planOut: String?
 
-    @Option(help: "Write the JSON report here.")
+    @Option(help: "Write the report here: HTML (self-contained, with figures) when the name ends in .html, JSON otherwise.")
     var report: String?
 
     @OptionGroup var outputOptions: OutputOptions
@@ -59,12 +61,14 @@ struct RunAll: ParsableCommand {
         if let count, count < 1 { throw ValidationError("--count must be at least 1 (got \(count))") }
         guard context >= 2 else { throw ValidationError("--context must be at least 2 (got \(context))") }
         if let output { try PrunedModel.validateOutput(output, source: modelOptions.model) }
+        if let report { try validateOutputPath(report, what: "--report") }
         for t in tasks where !FileManager.default.fileExists(atPath: t) { throw ValidationError("task file '\(t)' does not exist") }
     }
 
     func run() throws {
         let (original, loadPlan) = try modelOptions.loadOriginal()
         let base = try original.removing(loadPlan ?? .full(layers: original.layerCount))
+        try needle.check(base)
         let k = count ?? max(1, original.layerCount / 4)
         try Selection.validate(count: k, target: target, plan: base.plan)
         var calibration = calibrationOptions
@@ -114,12 +118,24 @@ struct RunAll: ParsableCommand {
                                      BenchVariant(model: dropped, name: modelOptions.model, plan: planOut ?? "plan")])
         r.speedup = SpeedComparison.speedup(r.speed)
 
-        if let report {
+        // Long-context retrieval with --needle.
+        if needle.enabled { Log.info("needle: pass-key retrieval before/after") }
+        let needleResult = try needle.measure(original: base, dropped: dropped, model: modelOptions.model,
+                                                plan: planOut ?? "attention \(record.droppedAttention), MLP \(record.droppedMLP), blocks \(record.droppedBlocks) dropped")
+        let full = RunReport(report: r, needle: needleResult)
+
+        if let report, report.lowercased().hasSuffix(".html") {
+            try writeRunHTML(r, scores: scores, plan: plan, base: base, target: target, count: k, iterative: iterative,
+                             calibration: calibration, data: data, context: context, maxWindows: maxWindows, to: report)
+        } else if let report {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try AtomicFile.write(try encoder.encode(r), to: report)
+            try AtomicFile.write(try encoder.encode(full), to: report)
         }
-        if outputOptions.json { try printEncodedJSON(r) } else { printSummary(r) }
+        if outputOptions.json { try printEncodedJSON(full) } else {
+            printSummary(r)
+            if let n = needleResult { print("\n" + NeedleText.comparison(n)) }
+        }
     }
 
     func printSummary(_ r: DropReport) {
