@@ -50,6 +50,9 @@ public struct ScoresFile: Sendable, Codable, Equatable {
         do { file = try JSONDecoder().decode(ScoresFile.self, from: data) } catch {
             throw ScoresFileError.malformed(path: path, reason: JSONErrors.describe(error))
         }
+        guard file.mlp.count == file.attention.count, file.block.count == file.attention.count else {
+            throw ScoresFileError.malformed(path: path, reason: "attention, mlp and block have \(file.attention.count), \(file.mlp.count) and \(file.block.count) entries; they need one per layer each")
+        }
         guard file.fingerprint == expectedFingerprint else { throw ScoresFileError.otherModel(path: path, model: file.model) }
         return file
     }

@@ -6,11 +6,14 @@ import LLMModels
 
 public enum SelectionError: Error, Equatable, CustomStringConvertible {
     case invalidCount(count: Int, available: Int, target: DropTarget)
+    case scoresDoNotMatch(scoreLayers: Int, modelLayers: Int)
 
     public var description: String {
         switch self {
         case .invalidCount(let k, let n, let t):
             return "--count \(k) is invalid for target \(t.rawValue): the model has \(n) such modules left; pass a count between 1 and \(max(n - 1, 1))"
+        case .scoresDoNotMatch(let s, let m):
+            return "the scores describe \(s) layers but the model has \(m); score this model with `llm-drop score`"
         }
     }
 }
@@ -20,6 +23,11 @@ public struct Module: Hashable, Sendable {
     public enum Kind: String, Sendable { case attention, mlp, block }
     public let kind: Kind
     public let layer: Int
+
+    public init(kind: Kind, layer: Int) {
+        self.kind = kind
+        self.layer = layer
+    }
 }
 
 public enum Selection {
@@ -27,18 +35,20 @@ public enum Selection {
     /// before MLP, then lower layer).
     public static func ranking(_ scores: SimilarityScores, target: DropTarget, plan: LayerPlan) -> [(module: Module, similarity: Double)] {
         var candidates: [(Module, Double)] = []
-        for l in 0..<scores.layerCount {
+        // Layers the scores or the plan lack have no candidates (oneShot refuses mismatched scores).
+        func at(_ v: [Double?], _ l: Int) -> Double? { l < v.count ? v[l] : nil }
+        for l in 0..<min(scores.layerCount, plan.layerCount) {
             let hasBlock = plan.attention[l] || plan.mlp[l]
             switch target {
             case .attention:
-                if plan.attention[l], let s = scores.attention[l] { candidates.append((Module(kind: .attention, layer: l), s)) }
+                if plan.attention[l], let s = at(scores.attention, l) { candidates.append((Module(kind: .attention, layer: l), s)) }
             case .mlp:
-                if plan.mlp[l], let s = scores.mlp[l] { candidates.append((Module(kind: .mlp, layer: l), s)) }
+                if plan.mlp[l], let s = at(scores.mlp, l) { candidates.append((Module(kind: .mlp, layer: l), s)) }
             case .block:
-                if hasBlock, let s = scores.block[l] { candidates.append((Module(kind: .block, layer: l), s)) }
+                if hasBlock, let s = at(scores.block, l) { candidates.append((Module(kind: .block, layer: l), s)) }
             case .joint:
-                if plan.attention[l], let s = scores.attention[l] { candidates.append((Module(kind: .attention, layer: l), s)) }
-                if plan.mlp[l], let s = scores.mlp[l] { candidates.append((Module(kind: .mlp, layer: l), s)) }
+                if plan.attention[l], let s = at(scores.attention, l) { candidates.append((Module(kind: .attention, layer: l), s)) }
+                if plan.mlp[l], let s = at(scores.mlp, l) { candidates.append((Module(kind: .mlp, layer: l), s)) }
             }
         }
         return candidates.sorted { a, b in
@@ -81,6 +91,9 @@ public enum Selection {
     /// One-shot: the K most similar modules of `target` under `scores`.
     public static func oneShot(_ scores: SimilarityScores, target: DropTarget, count: Int, plan: LayerPlan) throws -> LayerPlan {
         try validate(count: count, target: target, plan: plan)
+        guard [scores.mlp.count, scores.block.count, plan.layerCount].allSatisfy({ $0 == scores.layerCount }) else {
+            throw SelectionError.scoresDoNotMatch(scoreLayers: scores.layerCount, modelLayers: plan.layerCount)
+        }
         return ranking(scores, target: target, plan: plan).prefix(count).reduce(plan) { removing($1.module, from: $0) }
     }
 

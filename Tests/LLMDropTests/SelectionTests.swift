@@ -58,6 +58,29 @@ final class SelectionTests: XCTestCase {
         XCTAssertEqual(ModelFingerprint.of(fa, plan: plan), ModelFingerprint.of(try GGUFFile(path: fa.path), plan: plan))
     }
 
+    /// Crashers the scores fuzzer found: a hand-made scores file whose lists have other lengths than
+    /// the model's layers (fingerprint copied) is an error, never an index out of range.
+    func testScoresOfTheWrongShapeAreRefused() throws {
+        let tail = #""tokens":1,"samples":1,"seq_len":2,"sampling":"blocks","model":"m","fingerprint":"fuzz","residual":true,"calibration":"c"}"#
+        let half = Array(repeating: "0.5", count: 31).joined(separator: ",")
+        for (i, lists) in [#"{"attention":[0.5],"mlp":[],"block":[0.5],"#, #"{"attention":[0.5],"mlp":[0.5],"block":[],"#].enumerated() {
+            let url = dir.appendingPathComponent("bad-scores-\(i).json")
+            try Data((lists + tail).utf8).write(to: url)
+            XCTAssertThrowsError(try ScoresFile.load(path: url.path, expectedFingerprint: "fuzz")) { XCTAssertTrue("\($0)".contains("one per layer"), "\($0)") }
+        }
+        let url = dir.appendingPathComponent("bad-scores-31.json")
+        try Data((#"{"attention":[\#(half)],"mlp":[\#(half)],"block":[\#(half)],"# + tail).utf8).write(to: url)
+        let file = try ScoresFile.load(path: url.path, expectedFingerprint: "fuzz")
+        let plan = LayerPlan.full(layers: 30)
+        for target in DropTarget.allCases {
+            XCTAssertThrowsError(try Selection.oneShot(file.similarityScores, target: target, count: 2, plan: plan)) {
+                XCTAssertEqual($0 as? SelectionError, .scoresDoNotMatch(scoreLayers: 31, modelLayers: 30))
+            }
+            XCTAssertEqual(Selection.ranking(file.similarityScores, target: target, plan: LayerPlan.full(layers: 40)).count,
+                           target == .joint ? 62 : 31, "ranking reads only layers both have")
+        }
+    }
+
     func testJointRanksAttentionAndMLPTogether() {
         let s = SimilarityScores(attention: [0.5, 0.99, 0.9], mlp: [0.2, 0.95, 0.97], block: [0.1, 0.9, 0.8],
                                  attentionNoResidual: [0, 0, 0], mlpNoResidual: [0, 0, 0], tokens: 10)
