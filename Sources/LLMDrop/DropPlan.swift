@@ -14,21 +14,24 @@ public struct DropPlan: Sendable, Codable, Equatable {
     public var droppedMLP: [Int]
     public var droppedBlocks: [Int]
     /// Provenance, optional in files people write by hand: what was targeted ("attention", …),
-    /// "one-shot", "iterative" or "consecutive", the layers and file of the model it was made for, and
-    /// the scores behind the choice.
+    /// "one-shot", "iterative" or "consecutive", the layers and file of the model it was made for, the
+    /// scores behind the choice, and the metric when it was not cosine.
     public var target: String?
     public var method: String?
     public var layers: Int?
     public var model: String?
     public var scores: [String: [Double?]]?
+    /// The importance metric that ranked the modules, when not the paper's cosine similarity.
+    public var metric: String?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case droppedAttention = "dropped_attention", droppedMLP = "dropped_mlp", droppedBlocks = "dropped_blocks"
-        case target, method, layers, model, scores
+        case target, method, layers, model, scores, metric
     }
 
     public init(droppedAttention: [Int] = [], droppedMLP: [Int] = [], droppedBlocks: [Int] = [], target: String? = nil,
-                method: String? = nil, layers: Int? = nil, model: String? = nil, scores: [String: [Double?]]? = nil) {
+                method: String? = nil, layers: Int? = nil, model: String? = nil, scores: [String: [Double?]]? = nil,
+                metric: String? = nil) {
         self.droppedAttention = droppedAttention.sorted()
         self.droppedMLP = droppedMLP.sorted()
         self.droppedBlocks = droppedBlocks.sorted()
@@ -37,6 +40,7 @@ public struct DropPlan: Sendable, Codable, Equatable {
         self.layers = layers
         self.model = model
         self.scores = scores
+        self.metric = metric
     }
 
     /// Missing lists mean nothing dropped; every provenance field is optional.
@@ -49,7 +53,8 @@ public struct DropPlan: Sendable, Codable, Equatable {
                   method: try c.decodeIfPresent(String.self, forKey: .method),
                   layers: try c.decodeIfPresent(Int.self, forKey: .layers),
                   model: try c.decodeIfPresent(String.self, forKey: .model),
-                  scores: try c.decodeIfPresent([String: [Double?]].self, forKey: .scores))
+                  scores: try c.decodeIfPresent([String: [Double?]].self, forKey: .scores),
+                  metric: try c.decodeIfPresent(String.self, forKey: .metric))
     }
 
     /// The removals as a layer plan for a model of `layers` layers; throws on an index out of range.
@@ -60,9 +65,10 @@ public struct DropPlan: Sendable, Codable, Equatable {
         return try LayerPlan.full(layers: layers).removing(attention: droppedAttention, mlp: droppedMLP, blocks: droppedBlocks)
     }
 
-    public init(_ plan: LayerPlan, target: String, method: String, model: String? = nil, scores: [String: [Double?]]? = nil) {
+    public init(_ plan: LayerPlan, target: String, method: String, model: String? = nil, scores: [String: [Double?]]? = nil,
+                metric: String? = nil) {
         self.init(droppedAttention: plan.droppedAttention, droppedMLP: plan.droppedMLP, droppedBlocks: plan.droppedBlocks,
-                  target: target, method: method, layers: plan.layerCount, model: model, scores: scores)
+                  target: target, method: method, layers: plan.layerCount, model: model, scores: scores, metric: metric)
     }
 
     /// Writes the plan as JSON (keys sorted), atomically.

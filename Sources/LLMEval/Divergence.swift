@@ -39,7 +39,9 @@ public struct DivergenceEvaluator {
     }
 
     /// Compares the models on `windows` (each evaluated on its own; every position after the first predicted).
-    public func evaluate(windows: [[Int]], progress: ((Int, Int) -> Void)? = nil) throws -> DivergenceResult {
+    /// With `reference`, the original's hidden states of each batch are computed once and kept there,
+    /// so that many dropped models are compared on the same windows without running the original again.
+    public func evaluate(windows: [[Int]], reference: ReferenceStates? = nil, progress: ((Int, Int) -> Void)? = nil) throws -> DivergenceResult {
         var kl: [Double] = [], agree = 0, nllP = 0.0, nllQ = 0.0
         var start = 0
         while start < windows.count {
@@ -48,7 +50,8 @@ public struct DivergenceEvaluator {
             let batch = Array(windows[start..<end])
             // Both models' final hidden states, then their logits a chunk of rows at a time: never a
             // whole [rows × V] matrix of either.
-            let hp = try original.hiddenStates(batch), hq = try dropped.hiddenStates(batch)
+            let hp = try reference?.states(start, batch, original) ?? original.hiddenStates(batch)
+            let hq = try dropped.hiddenStates(batch)
             var rows: [Int] = [], targets: [Int] = []
             var offset = 0
             for w in batch {
@@ -96,6 +99,24 @@ public struct DivergenceEvaluator {
             if b[i] > b[argB] { argB = i }
         }
         return (max(kl, 0), argA == argB, lseA - Double(a[target]), lseB - Double(b[target]))
+    }
+}
+
+/// The original model's final hidden states per batch of comparison windows (a few MiB), for
+/// `DivergenceEvaluator.evaluate(windows:reference:)`: one instance per (original, windows) pair.
+public final class ReferenceStates {
+    private var batches: [Int: HiddenStates] = [:]
+    private var owner: ObjectIdentifier?
+
+    public init() {}
+
+    func states(_ start: Int, _ batch: [[Int]], _ model: LanguageModel) throws -> HiddenStates {
+        if owner == nil { owner = ObjectIdentifier(model) }
+        guard owner == ObjectIdentifier(model) else { return try model.hiddenStates(batch) }
+        if let h = batches[start], h.rows == batch.reduce(0, { $0 + $1.count }) { return h }
+        let h = try model.hiddenStates(batch)
+        batches[start] = h
+        return h
     }
 }
 

@@ -29,6 +29,18 @@ public struct SpeedRun: Sendable, Codable, Equatable {
         case kvCacheBytes = "kv_cache_bytes"
         case peakRSSBytes = "peak_rss_bytes"
     }
+
+    public init(model: String, plan: String?, promptTokens: Int, prefillTokensPerSecond: Double, genTokens: Int,
+                decodeTokensPerSecond: Double?, kvCacheBytes: Int, peakRSSBytes: Int) {
+        self.model = model
+        self.plan = plan
+        self.promptTokens = promptTokens
+        self.prefillTokensPerSecond = prefillTokensPerSecond
+        self.genTokens = genTokens
+        self.decodeTokensPerSecond = decodeTokensPerSecond
+        self.kvCacheBytes = kvCacheBytes
+        self.peakRSSBytes = peakRSSBytes
+    }
 }
 
 public struct BenchVariant {

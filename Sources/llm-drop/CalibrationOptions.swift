@@ -50,3 +50,4 @@ struct CalibrationOptions: ParsableArguments {
 
 extension CalibrationSampling: ExpressibleByArgument {}
 extension DropTarget: ExpressibleByArgument {}
+extension ImportanceMetric: ExpressibleByArgument {}

@@ -24,6 +24,12 @@ struct Drop: ParsableCommand {
     @Flag(help: "Drop K consecutive blocks (with --target block).")
     var consecutive = false
 
+    @Option(help: "Importance metric: cosine (the paper's), angular (arccos(cos)/π), relative-norm (‖branch‖ / ‖residual‖), or kl (KL divergence with only that module removed).")
+    var metric: ImportanceMetric = .cosine
+
+    @Option(help: "Calibration samples the kl metric runs on (default: all).")
+    var klSamples: Int?
+
     @OptionGroup var calibrationOptions: CalibrationOptions
 
     @Option(help: "Use scores saved by `llm-drop score --output` instead of scoring again.")
@@ -41,6 +47,9 @@ struct Drop: ParsableCommand {
         guard count >= 1 else { throw ValidationError("--count must be at least 1 (got \(count))") }
         if consecutive && target != .block { throw ValidationError("--consecutive drops whole blocks; use it with --target block") }
         if consecutive && iterative { throw ValidationError("choose one of --iterative and --consecutive") }
+        if consecutive && metric != .cosine { throw ValidationError("--consecutive ranks runs of blocks by cosine; drop --metric \(metric.rawValue)") }
+        if scores != nil && metric != .cosine { throw ValidationError("--scores holds cosine scores; pass --calibration to score with --metric \(metric.rawValue)") }
+        if let k = klSamples, k < 1 { throw ValidationError("--kl-samples must be at least 1 (got \(k))") }
         if scores != nil && (iterative || consecutive) {
             throw ValidationError("--iterative and --consecutive score the model as they go; pass --calibration instead of --scores")
         }
@@ -67,6 +76,16 @@ struct Drop: ParsableCommand {
             let span = try RedundancyScorer(model: model).consecutiveSimilarity(set, span: count) { done, _ in bar.update(done) }
             recorded = ["consecutive": span.map { $0 }]
             plan = try Selection.consecutive(spanSimilarity: span, count: count, plan: base)
+        } else if metric != .cosine {
+            let scorer = metricScorer(model, try calibrationOptions.load(for: model), residual: !calibrationOptions.noResidual, klSamples: klSamples)
+            let order = try scorer.order(metric, target: target, count: count, plan: base, iterative: iterative) { step, module, value in
+                if self.iterative { Log.info(String(format: "step %d: drop %@ %d (%@ %.5g)", step, module.kind.rawValue, module.layer, self.metric.rawValue, value)) }
+            }
+            plan = order.reduce(base) { Selection.removing($1.module, from: $0) }
+            if !iterative {
+                let s = try scorer.scores(metric, plan: base, kinds: Module.Kind.ranked(by: target))
+                recorded = ["attention": s.attention, "mlp": s.mlp, "block": s.block]
+            }
         } else if iterative {
             let scorer = planScorer(model, try calibrationOptions.load(for: model), residual: !calibrationOptions.noResidual, target: target)
             plan = try Selection.iterative(target: target, count: count, plan: base, score: scorer.scores, onStep: logStep)
@@ -76,14 +95,15 @@ struct Drop: ParsableCommand {
             plan = try Selection.oneShot(file.similarityScores, target: target, count: count, plan: base)
         }
 
-        let record = DropPlan(plan, target: target.rawValue, method: method, model: modelOptions.model, scores: recorded)
+        let record = DropPlan(plan, target: target.rawValue, method: method, model: modelOptions.model, scores: recorded,
+                              metric: metric == .cosine ? nil : metric.rawValue)
         let summary = try writeDropOutputs(record, plan: plan, source: model, output: output, planOut: planOut)
         let kvBefore = model.config.kvCacheBytesPerToken(plan: base)
         let kvAfter = model.config.kvCacheBytesPerToken(plan: plan)
         if outputOptions.json {
             var json: [String: Any] = [
                 "dropped_attention": record.droppedAttention, "dropped_mlp": record.droppedMLP, "dropped_blocks": record.droppedBlocks,
-                "target": target.rawValue, "method": method,
+                "target": target.rawValue, "method": method, "metric": metric.rawValue,
                 "kv_cache_bytes_per_token": ["before": kvBefore, "after": kvAfter],
             ]
             if let recorded { json["scores"] = recorded.mapValues { $0.map { $0 as Any? ?? NSNull() } } }
@@ -96,7 +116,7 @@ struct Drop: ParsableCommand {
             print("dropped attention  \(record.droppedAttention)")
             print("dropped MLP        \(record.droppedMLP)")
             print("dropped blocks     \(record.droppedBlocks)")
-            print("method             \(target.rawValue), \(method), K = \(count)")
+            print("method             \(target.rawValue), \(method), K = \(count)\(metric == .cosine ? "" : ", metric \(metric.rawValue)")")
             print("KV cache per token \(Format.bytes(kvBefore)) → \(Format.bytes(kvAfter))")
             if let summary, let output {
                 print("wrote              \(output) (\(summary.architecture), \(summary.layers) layers, \(Format.bytes(summary.bytes)))")
@@ -114,6 +134,17 @@ func planScorer(_ model: LanguageModel, _ set: CalibrationSet, residual: Bool, t
     PlanScorer(model: model, calibration: set, residual: residual) { plan in
         let bar = ProgressBar("scoring (\(Selection.available(target, plan: plan)) \(target.rawValue) modules left)", total: set.samples.count)
         return { done, _ in bar.update(done) }
+    }
+}
+
+/// The library's multi-metric scorer with a progress bar per scoring pass.
+func metricScorer(_ model: LanguageModel, _ set: CalibrationSet, residual: Bool, klSamples: Int?) -> MetricScorer {
+    MetricScorer(model: model, calibration: set, residual: residual, klSamples: klSamples) { what, _ in
+        var bar: ProgressBar?
+        return { done, total in
+            if bar == nil { bar = ProgressBar(what == "kl" ? "kl: one forward per module" : "scoring", total: total) }
+            bar?.update(done)
+        }
     }
 }
 
