@@ -44,23 +44,29 @@ demo: build model
 		--context 128 --max-windows 8 --gen-tokens 64 --output out/demo-attention-drop.gguf \
 		--plan-out out/demo-plan.json --report out/demo-report.json
 
-# Speed and memory of the default model with 2 threads, as a table and JSON; with llama.cpp's Python
-# binding in .venv-llamacpp (make check-llamacpp builds it), also as ratios against llama.cpp measured
-# in the same run.
-bench: build model
+# Speed and memory of the default model and of Gemma 3 270M with 2 threads, as tables and JSON
+# (out/bench.json, out/bench-gemma3.json); with llama.cpp's Python binding in .venv-llamacpp (make
+# check-llamacpp builds it), also as ratios against llama.cpp measured in the same run.
+GEMMA3 ?= $(LLM_DROP_HOME)/models/gemma-3-270m-q4_k_m.gguf
+PEER := .venv-llamacpp/bin/python scripts/bench-peer.py --threads 2
+NO_PEER := echo "llama.cpp peer: not installed (make check-llamacpp builds it); no ratios"
+bench: build models
 	@mkdir -p out
 	$(BIN) bench "$(MODEL)" --threads 2 --report out/bench.json
 	@cat out/bench.json
-	@if [ -x .venv-llamacpp/bin/python ]; then .venv-llamacpp/bin/python scripts/bench-peer.py --model "$(MODEL)" --llm-drop-json out/bench.json --threads 2; \
-	else echo "llama.cpp peer: not installed (make check-llamacpp builds it); no ratios"; fi
+	@if [ -x .venv-llamacpp/bin/python ]; then $(PEER) --name SmolLM2-135M-Instruct.Q4_1 --model "$(MODEL)" --llm-drop-json out/bench.json; else $(NO_PEER); fi
+	$(BIN) bench "$(GEMMA3)" --threads 2 --report out/bench-gemma3.json
+	@cat out/bench-gemma3.json
+	@if [ -x .venv-llamacpp/bin/python ]; then $(PEER) --name gemma-3-270m-Q4_K_M --model "$(GEMMA3)" --llm-drop-json out/bench-gemma3.json; else $(NO_PEER); fi
 
 test: deps models
 	swift test -c release
 
-# Pruned GGUF files load in llama.cpp and match llm-drop with the plan applied at load. Installs
-# llama-cpp-python into .venv-llamacpp/ on first use (builds llama.cpp: many minutes).
-check-llamacpp: deps model
-	MODEL="$(MODEL)" scripts/check-llamacpp.sh
+# Pruned GGUF files run in llama.cpp exactly when llm-drop says they do (runs_in_llama_cpp), and there
+# match llm-drop with the plan applied at load: SmolLM2, Gemma 3 270M and the family fixtures. Installs
+# llama-cpp-python 0.3.36 into .venv-llamacpp/ on first use (builds llama.cpp: ~20 minutes).
+check-llamacpp: deps models
+	MODEL="$(MODEL)" GEMMA3="$(GEMMA3)" scripts/check-llamacpp.sh
 
 clean:
 	rm -rf .build

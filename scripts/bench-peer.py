@@ -2,7 +2,10 @@
 """Measures llama.cpp (through its Python binding, llama-cpp-python) on the same model, prompt
 lengths and thread count as `llm-drop bench`, and prints llm-drop's figures as ratios against it.
 
-    bench-peer.py --model MODEL --llm-drop-json BENCH.json [--threads 2] [--repetitions 3]
+    bench-peer.py --model MODEL --llm-drop-json BENCH.json [--threads 2] [--repetitions 3] [--name NAME]
+
+`make bench` runs it once per model (SmolLM2-135M Q4_1, Gemma 3 270M Q4_K_M), right after `llm-drop
+bench` on that model, so both programs are measured in the same run on the same machine state.
 
 The prompt is the same deterministic token sequence llm-drop uses (taken from its JSON is not
 possible, so both use plain repeated ids of the same English text tokenized by llama.cpp).
@@ -12,6 +15,7 @@ llama_cpp is not importable.
 """
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -23,6 +27,7 @@ def main():
     ap.add_argument("--llm-drop-json", required=True)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repetitions", type=int, default=3)
+    ap.add_argument("--name", help="model name for the heading (default: the file name)")
     args = ap.parse_args()
     try:
         import llama_cpp
@@ -64,8 +69,12 @@ def main():
                 steps.append(time.perf_counter() - t0)
         peer["decode"] = 1 / statistics.median(steps)
 
+    name = args.name or os.path.basename(args.model)
+    print(f"\n{name}: llm-drop vs llama.cpp (llama-cpp-python {llama_cpp.__version__}), {args.threads} threads "
+          f"(llm-drop: {ours.get('threads', '?')}), medians of {args.repetitions} repetitions; ratio = llm-drop / llama.cpp")
     print(f"{'figure (tokens/s)':<22}{'llm-drop':>10}{'llama.cpp':>11}{'ratio':>8}")
-    result = {"llama_cpp": peer, "ratios": {}}
+    result = {"model": name, "threads": args.threads, "llama_cpp_python": llama_cpp.__version__,
+              "llama_cpp": peer, "ratios": {}}
     for r in runs:
         key = f"prefill_{r['prompt_tokens']}"
         a, b = r["prefill_tokens_per_second"], peer[key]

@@ -1,16 +1,23 @@
 #!/usr/bin/env bash
-# `make check-llamacpp`: checks that pruned GGUF files written by `llm-drop drop --output` load in
-# llama.cpp and compute what llm-drop computes with the drop plan applied at load
-# (scripts/check-llamacpp.py does the comparison and prints the table).
+# `make check-llamacpp`: checks that GGUF files written by `llm-drop drop --output` run in llama.cpp
+# exactly when llm-drop says they do (`runs_in_llama_cpp`), and that there llama.cpp computes what
+# llm-drop computes with the drop plan applied at load: SmolLM2-135M (llama, and `deci` for sublayer
+# drops), Gemma 3 270M (whole-block drops that move and remove global-attention layers; attention and
+# MLP drops, which llama.cpp must refuse), and the tiny fixtures of every family in
+# Tests/Fixtures/families (scripts/check-llamacpp.py does the comparison and prints the tables).
 #
-#   1. llama.cpp's Python binding (llama-cpp-python, built from source with CMake: many minutes on
+#   1. llama.cpp's Python binding (llama-cpp-python 0.3.36, built from source with CMake: ~20 min on
 #      two cores) goes into the venv .venv-llamacpp/, unless it already imports there.
+#      `scripts/check-llamacpp.sh install` stops after this step.
 #   2. llm-drop is built (swift build -c release; in .build-llamacpp when another build holds .build).
-#   3. The model is fetched (scripts/fetch-models.sh smollm2) unless MODEL names one.
+#   3. The models are fetched (scripts/fetch-models.sh smollm2 gemma3) unless MODEL / GEMMA3 name them.
 #
-# Environment: MODEL (GGUF), CALIBRATION (text for scoring; default Tests/Fixtures/data/c4_demo.json,
-# else `self`), LLM_DROP_BIN (use this binary, skip the build), CHECK_LLAMACPP_KEEP=1 (keep the
-# pruned files), PYTHON (the interpreter that makes the venv; default python3).
+# Environment: MODEL (SmolLM2 GGUF), GEMMA3 (Gemma 3 270M GGUF; GEMMA3=none skips it), CALIBRATION
+# (text for scoring; default Tests/Fixtures/data/c4_demo.json, else `self`), LLM_DROP_BIN (use this
+# binary, skip the build), ONLY (comma-separated model keys: smollm2, gemma3-270m, fix-llama,
+# fix-mistral, fix-qwen2, fix-qwen3, fix-gemma3), THREADS (default 2), CHECK_LLAMACPP_KEEP=1 (keep the
+# pruned files), PYTHON (the interpreter that makes the venv; default python3), CMAKE_ARGS (added to
+# llama.cpp's CMake arguments).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -19,8 +26,9 @@ py="$venv/bin/python"
 say() { echo "check-llamacpp: $*" >&2; }
 
 # --- 1. llama-cpp-python -------------------------------------------------------------------------
-if [ -x "$py" ] && "$py" -c 'import llama_cpp, numpy' 2>/dev/null; then
-    say "llama-cpp-python $("$py" -c 'import llama_cpp; print(llama_cpp.__version__)') already in $venv"
+lcp_version=0.3.36
+if [ -x "$py" ] && "$py" -c "import llama_cpp, numpy, sys; sys.exit(llama_cpp.__version__ != '$lcp_version')" 2>/dev/null; then
+    say "llama-cpp-python $lcp_version already in $venv"
 else
     if ! command -v cc >/dev/null || ! command -v c++ >/dev/null || ! command -v make >/dev/null; then
         say "installing compilers (build-essential) with apt-get"
@@ -29,13 +37,27 @@ else
     fi
     # CMake: none is needed here. The build backend (scikit-build-core) installs the `cmake` wheel
     # from PyPI into its build environment when no CMake >= 3.21 is on PATH.
+    # llama.cpp builds for the building CPU (GGML_NATIVE, -march=native). A CPU that advertises AMX
+    # (Intel Xeon Sapphire Rapids and later) gets llama.cpp's AMX kernels, which fault in virtual
+    # machines that advertise AMX without enabling its tile state; build without them there.
+    # LLAVA_BUILD=OFF: the multimodal library (mtmd) is not needed here and is only loaded on use.
+    cmake_args="-DLLAVA_BUILD=OFF"
+    if grep -qw -m1 amx_tile /proc/cpuinfo 2>/dev/null; then
+        amx_off="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
+        cmake_args="$cmake_args -DGGML_NATIVE=ON -DCMAKE_C_FLAGS='$amx_off' -DCMAKE_CXX_FLAGS='$amx_off'"
+        say "the CPU advertises AMX: building llama.cpp without it ($amx_off)"
+    fi
+    cmake_args="${CMAKE_ARGS:+$CMAKE_ARGS }$cmake_args"
     [ -x "$py" ] || "${PYTHON:-python3}" -m venv "$venv"
-    say "installing llama-cpp-python into $venv (compiles llama.cpp: this takes many minutes)"
+    say "installing llama-cpp-python $lcp_version into $venv (compiles llama.cpp: this takes many" \
+        "minutes; CMAKE_ARGS=$cmake_args)"
     start=$(date +%s)
-    CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}" \
-        "$py" -m pip install --disable-pip-version-check -q llama-cpp-python numpy >&2
-    say "llama-cpp-python installed in $(( $(date +%s) - start )) s"
+    CMAKE_ARGS="$cmake_args" CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}" \
+        "$py" -m pip install --disable-pip-version-check -q --no-cache-dir \
+        "llama-cpp-python==$lcp_version" numpy >&2
+    say "llama-cpp-python $lcp_version installed in $(( $(date +%s) - start )) s"
 fi
+[ "${1:-}" = install ] && exit 0
 
 # --- 2. llm-drop ---------------------------------------------------------------------------------
 if [ -n "${LLM_DROP_BIN:-}" ]; then
@@ -53,9 +75,15 @@ else
 fi
 [ -x "$bin" ] || { say "no llm-drop binary at $bin"; exit 1; }
 
-# --- 3. model and calibration text ---------------------------------------------------------------
+# --- 3. models and calibration text --------------------------------------------------------------
 model="${MODEL:-$(scripts/fetch-models.sh smollm2)}"
 [ -s "$model" ] || { say "model not found: $model"; exit 1; }
+gemma3=()
+case "${GEMMA3:-}" in
+    none) ;;
+    "") gemma3=(--gemma3 "$(scripts/fetch-models.sh gemma3)") ;;
+    *) [ -s "$GEMMA3" ] || { say "GEMMA3 not found: $GEMMA3"; exit 1; }; gemma3=(--gemma3 "$GEMMA3") ;;
+esac
 calibration="${CALIBRATION:-}"
 if [ -z "$calibration" ]; then
     calibration=self
@@ -63,7 +91,9 @@ if [ -z "$calibration" ]; then
 fi
 
 # --- 4. compare ----------------------------------------------------------------------------------
-keep=()
-[ "${CHECK_LLAMACPP_KEEP:-0}" = 1 ] && keep=(--keep)
-exec "$py" scripts/check-llamacpp.py --bin "$bin" --model "$model" --calibration "$calibration" \
-    --threads "${THREADS:-2}" "${keep[@]}"
+extra=()
+[ "${CHECK_LLAMACPP_KEEP:-0}" = 1 ] && extra+=(--keep)
+[ -n "${ONLY:-}" ] && extra+=(--only "$ONLY")
+exec "$py" scripts/check-llamacpp.py --bin "$bin" --model "$model" "${gemma3[@]}" \
+    --fixtures "$root/Tests/Fixtures/families" --calibration "$calibration" --threads "${THREADS:-2}" \
+    "${extra[@]}"
