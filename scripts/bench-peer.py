@@ -70,10 +70,19 @@ def main():
         peer["decode"] = 1 / statistics.median(steps)
 
     name = args.name or os.path.basename(args.model)
-    print(f"\n{name}: llm-drop vs llama.cpp (llama-cpp-python {llama_cpp.__version__}), {args.threads} threads "
+    threads = f"{args.threads} thread{'s' if args.threads != 1 else ''}"
+    print(f"\n{name}: llm-drop vs llama.cpp (llama-cpp-python {llama_cpp.__version__}), {threads} "
           f"(llm-drop: {ours.get('threads', '?')}), medians of {args.repetitions} repetitions; ratio = llm-drop / llama.cpp")
+    load, cores = os.getloadavg()[0], os.cpu_count() or 1
+    if load > cores + 0.5:  # our own threads count in the load too
+        # llama.cpp's threads meet at a barrier after every operation; when other processes take the
+        # cores, a waiting thread is often descheduled and every step waits for it, so contention costs
+        # llama.cpp far more than its own speed would (seen: 2 threads 4-6x slower than 1 thread)
+        print(f"note: load average {load:.1f} on {cores} cores: other processes compete for the CPU; "
+              f"these figures, llama.cpp's most, are slower than on an idle machine")
     print(f"{'figure (tokens/s)':<22}{'llm-drop':>10}{'llama.cpp':>11}{'ratio':>8}")
     result = {"model": name, "threads": args.threads, "llama_cpp_python": llama_cpp.__version__,
+              "load_average": round(load, 2),
               "llama_cpp": peer, "ratios": {}}
     for r in runs:
         key = f"prefill_{r['prompt_tokens']}"
