@@ -284,10 +284,22 @@ private struct Page {
             }
             let all = chartSeries.flatMap { $0.points.map(\.y) }
             var c = SVGChart(title: "\(m.rawValue) per layer", xLabel: "layer", yLabel: m.quantity, series: chartSeries)
-            c.yScale = m == .kl ? scale(all, factor: 30) : .linear
+            c.yScale = m == .cosine ? .linear : scale(all, factor: 30)
             c.xTicks = (0..<s.layerCount).map(Double.init)
             let order = m.highMeansRedundant ? "higher = more redundant, dropped first" : "lower = more redundant, dropped first"
             h += figure(c, "\(e(m.summary.prefix(1).uppercased() + m.summary.dropFirst())). \(order); \(s.tokens) \(m == .kl ? "predicted positions" : "calibration tokens").")
+            if m == .cosine {
+                // The ranking is decided close to 1: the same values as importance 1 − cos on a log axis.
+                let importance = chartSeries.map { sr in
+                    ChartSeries(name: sr.name, points: sr.points.compactMap { p in
+                        1 - p.y > 0 ? ChartPoint(x: p.x, y: 1 - p.y, tip: "layer \(Int(p.x)) \(sr.name): 1 − cos = \(num(1 - p.y, 4))") : nil
+                    }, style: sr.style)
+                }
+                var i = SVGChart(title: "importance 1 − cosine per layer", xLabel: "layer", yLabel: "1 − cos(X, X + F) (log scale)", series: importance)
+                i.yScale = .log
+                i.xTicks = c.xTicks
+                h += figure(i, "The same scores as importance, 1 − similarity, on a log axis, where the differences that decide the ranking show; lower = dropped first.")
+            }
         }
         h += "</div>\n"
     }

@@ -157,26 +157,35 @@ public struct SVGChart: Sendable {
         guard lo.isFinite, hi.isFinite else { return [] }
         if lo == hi { return [lo] }
         if scale == .log && hi / lo >= 3 {
-            var out: [Double] = []
-            var decade = pow(10, floor(log10(lo)))
-            while decade <= hi * 1.0001 {
-                for m in [1.0, 2, 5] {
-                    let v = m * decade
-                    if v >= lo * 0.9999 && v <= hi * 1.0001 { out.append(v) }
+            // The densest of these mantissa sets that gives at most 8 ticks; else whole decades.
+            func within(_ mantissas: [Double]) -> [Double] {
+                var out: [Double] = []
+                var decade = pow(10, floor(log10(lo)))
+                while decade <= hi * 1.0001 {
+                    for m in mantissas {
+                        let v = m * decade
+                        if v >= lo * 0.9999 && v <= hi * 1.0001 { out.append(v) }
+                    }
+                    decade *= 10
                 }
-                decade *= 10
+                return out
             }
-            if out.count > 8 { out = out.filter { abs(log10($0) - log10($0).rounded()) < 1e-9 } }
-            return out
+            for mantissas in [[1, 1.5, 2, 3, 4, 5, 7], [1, 2, 5], [1, 3]] as [[Double]] {
+                let t = within(mantissas)
+                if t.count <= 8 { return t }
+            }
+            let decades = within([1])
+            let stride = max(1, (decades.count + 7) / 8)
+            return decades.enumerated().filter { $0.offset % stride == 0 }.map(\.element)
         }
         let raw = (hi - lo) / Double(max(count, 1))
         let mag = pow(10, floor(log10(raw)))
         let step = [1.0, 2, 5, 10].map { $0 * mag }.first { $0 >= raw } ?? 10 * mag
         var out: [Double] = []
-        var v = (lo / step).rounded(.up) * step
-        while v <= hi + step * 1e-9 {
-            out.append(abs(v) < step * 1e-9 ? 0 : v)
-            v += step
+        var k = (lo / step - 1e-9).rounded(.up)
+        while k * step <= hi + step * 1e-9 {
+            out.append(k == 0 ? 0 : k * step)
+            k += 1
         }
         return out
     }

@@ -86,19 +86,31 @@ public struct SweepObserver {
     public var log: (String) -> Void
     /// Before a scoring pass: what it is; returns a (done, total) callback for it.
     public var scoring: (String) -> ((Int, Int) -> Void)?
-    /// After each grid point: (points measured or reused so far, points in the grid, seconds this one took).
-    public var point: (Int, Int, SweepPoint, Double) -> Void
+    /// After each grid point: where the grid stands (see `SweepProgress`).
+    public var point: (SweepProgress) -> Void
     /// Progress of the held-out text / speed phases, as a label.
     public var phase: (String) -> ((Int, Int) -> Void)?
 
     public init(log: @escaping (String) -> Void = { _ in }, scoring: @escaping (String) -> ((Int, Int) -> Void)? = { _ in nil },
-                point: @escaping (Int, Int, SweepPoint, Double) -> Void = { _, _, _, _ in },
+                point: @escaping (SweepProgress) -> Void = { _ in },
                 phase: @escaping (String) -> ((Int, Int) -> Void)? = { _ in nil }) {
         self.log = log
         self.scoring = scoring
         self.point = point
         self.phase = phase
     }
+}
+
+/// Where a sweep's grid stands after one point.
+public struct SweepProgress: Sendable {
+    /// Grid points done (measured or reused) and in the grid.
+    public var done: Int
+    public var total: Int
+    /// Distinct plans still to measure (the rest of the grid repeats plans already measured).
+    public var toMeasure: Int
+    public var point: SweepPoint
+    /// Seconds this point took to measure; 0 when its plan was measured before.
+    public var seconds: Double
 }
 
 public final class SweepRunner {
@@ -201,10 +213,21 @@ public final class SweepRunner {
             if previous != nil { observer.log("the saved sweep was made with another model or other settings; starting afresh") }
             result = SweepResult(key: key, model: facts, settings: settings)
         }
+        // Token ids saved by an earlier run with the same settings are reused as they are.
+        let calibrationKey = Self.hash(facts.fingerprint, settings.calibrationArguments.joined(separator: " "))
+        if windowsCache == nil, let w = result.heldOutWindows { windowsCache = w }
+        if calibrationCache == nil, result.calibrationKey == calibrationKey, let c = result.calibrationSamples {
+            calibrationCache = CalibrationSet(samples: c, source: settings.calibration, sampling: "saved")
+        }
         let runStartTotal = timings.total
         func persist() throws {
             timings.total = runStartTotal + (clock.now - started) / .seconds(1)
             result.timings = timings
+            if result.heldOutWindows == nil, let w = windowsCache { result.heldOutWindows = w }
+            if let c = calibrationCache, result.calibrationKey != calibrationKey || result.calibrationSamples == nil {
+                result.calibrationSamples = c.samples
+                result.calibrationKey = calibrationKey
+            }
             try save(result)
         }
         func finish() throws -> SweepResult {
@@ -264,6 +287,7 @@ public final class SweepRunner {
         var measured: [String: SweepPoint] = [:]
         for p in result.points where p.tasks.count == settings.tasks.count { measured[p.planKey] = measured[p.planKey] ?? p }
         var points: [SweepPoint] = []
+        var pending = Set(grid.map { Self.planKey($0.3) }).subtracting(measured.keys)
         let saved = grid.filter { g in result.point(metric: g.0, target: g.1, count: g.2).map { $0.planKey == Self.planKey(g.3) } ?? false }.count
         if saved > 0 && saved < grid.count { observer.log("\(saved) of \(grid.count) grid points already measured") }
         for (i, (metric, t, k, plan)) in grid.enumerated() {
@@ -295,7 +319,8 @@ public final class SweepRunner {
             result.points = points + result.points.filter { old in !points.contains { $0.metric == old.metric && $0.target == old.target && $0.count == old.count } }
                 .filter { old in settings.metrics.contains(old.metric) && settings.targets.contains(old.target) && settings.counts.contains(old.count) }
             if seconds > 0 { try persist() }
-            observer.point(i + 1, grid.count, point, seconds)
+            pending.remove(key)
+            observer.point(SweepProgress(done: i + 1, total: grid.count, toMeasure: pending.count, point: point, seconds: seconds))
         }
         result.points = points
 

@@ -290,6 +290,12 @@ public struct SweepResult: Sendable, Codable, Equatable {
     public var timings: SweepTimings
     /// True once every grid point (and speed, when asked) is measured.
     public var complete: Bool
+    /// The held-out windows the points were measured on (token ids), kept so that a resumed sweep
+    /// does not generate or read them again.
+    public var heldOutWindows: [[Int]]?
+    /// The calibration samples (token ids) and the calibration they were made by (`calibrationKey`).
+    public var calibrationSamples: [[Int]]?
+    public var calibrationKey: String?
 
     public init(key: String, model: SweepModelFacts, settings: SweepSettings) {
         self.key = key

@@ -187,14 +187,15 @@ struct Sweep: ParsableCommand {
                     bar?.update(done)
                 }
             },
-            point: { done, total, p, seconds in
+            point: { progress in
+                let p = progress.point, seconds = progress.seconds
                 if seconds > 0 { measuredSeconds.append(seconds) }
                 let mean = measuredSeconds.isEmpty ? 0 : measuredSeconds.reduce(0, +) / Double(measuredSeconds.count)
-                let eta = mean * Double(total - done)
-                let line = String(format: "sweep %d/%d  %@ %@ %d: perplexity ×%.4f, KL %.4f, top-1 %.1f %%%@  elapsed %@  ETA ≤ %@",
-                                  done, total, p.metric.rawValue, p.target.rawValue, p.count, p.divergence.perplexityRatio,
-                                  p.divergence.meanKL, 100 * p.divergence.top1Agreement, seconds > 0 ? String(format: " (%.0f s)", seconds) : " (saved)",
-                                  Self.duration((clock.now - start) / .seconds(1)), Self.duration(eta))
+                let line = String(format: "sweep %d/%d  %@ %@ %d: perplexity ×%.4f, KL %.4f, top-1 %.1f %%%@  elapsed %@  ETA %@ (%d plans to measure)",
+                                  progress.done, progress.total, p.metric.rawValue, p.target.rawValue, p.count, p.divergence.perplexityRatio,
+                                  p.divergence.meanKL, 100 * p.divergence.top1Agreement,
+                                  seconds > 0 ? String(format: " (%.0f s)", seconds) : " (plan measured before)",
+                                  Self.duration((clock.now - start) / .seconds(1)), Self.duration(mean * Double(progress.toMeasure)), progress.toMeasure)
                 Log.info(line)
             })
         let result = try runner.run(previous: previous, observer: observer) { partial in

@@ -9,6 +9,11 @@ import LLMModels
 import TestSupport
 import XCTest
 
+private func assertTicks(_ a: [Double], _ b: [Double], accuracy: Double = 1e-12, file: StaticString = #filePath, line: UInt = #line) {
+    XCTAssertEqual(a.count, b.count, "\(a) vs \(b)", file: file, line: line)
+    for (x, y) in zip(a, b) { XCTAssertEqual(x, y, accuracy: accuracy, "\(a) vs \(b)", file: file, line: line) }
+}
+
 final class ReportRenderTests: XCTestCase {
     var dir: URL!
 
@@ -86,6 +91,16 @@ final class ReportRenderTests: XCTestCase {
         var partial = r
         partial.complete = false
         XCTAssertTrue(SweepReport.html(partial).contains("Partial: the sweep was interrupted"))
+    }
+
+    /// Axis ticks: 1-2-5 steps on linear axes; on log axes the densest readable set of mantissas.
+    func testAxisTicks() {
+        assertTicks(SVGChart.ticks(0, 16, scale: .linear, count: 6), [0, 5, 10, 15])
+        assertTicks(SVGChart.ticks(0.9, 1.0, scale: .linear, count: 5), [0.9, 0.92, 0.94, 0.96, 0.98, 1])
+        assertTicks(SVGChart.ticks(1, 6, scale: .log), [1, 1.5, 2, 3, 4, 5])
+        assertTicks(SVGChart.ticks(1, 60, scale: .log), [1, 2, 5, 10, 20, 50])
+        assertTicks(SVGChart.ticks(1, 25_000, scale: .log), [1, 10, 100, 1000, 10_000])
+        assertTicks(SVGChart.ticks(1, 1.3, scale: .log, count: 5), [1, 1.1, 1.2, 1.3])
     }
 
     /// The SVG of the chart with this title.

@@ -87,14 +87,17 @@ final class SweepTests: XCTestCase {
         XCTAssertFalse(partial.complete)
         XCTAssertGreaterThan(partial.points.count, 0)
         XCTAssertLessThan(partial.points.count, whole.points.count)
-        var calibrations = 0
+        var calibrations = 0, texts = 0
         let again = try SweepRunner(model: model, modelPath: model.file.path, settings: s,
                                     calibration: { calibrations += 1; return try CalibrationSet.selfGenerated(model: model, samples: 3, length: 12, seed: 0) },
-                                    windows: { try CalibrationSet.selfGenerated(model: model, samples: 3, length: 16, seed: 99).samples })
+                                    windows: { texts += 1; return try CalibrationSet.selfGenerated(model: model, samples: 3, length: 16, seed: 99).samples })
         var remeasured = 0
         let resumed = try again.run(previous: SweepResult.decode(partial.jsonData()),
-                                    observer: SweepObserver(point: { _, _, _, seconds in if seconds > 0 { remeasured += 1 } }))
+                                    observer: SweepObserver(point: { if $0.seconds > 0 { remeasured += 1 } }))
         XCTAssertEqual(calibrations, 0, "scores and orders were saved: no scoring again")
+        XCTAssertEqual(texts, 0, "the held-out windows were saved")
+        XCTAssertEqual(partial.heldOutWindows, try CalibrationSet.selfGenerated(model: model, samples: 3, length: 16, seed: 99).samples)
+        XCTAssertEqual(partial.calibrationSamples, try CalibrationSet.selfGenerated(model: model, samples: 3, length: 12, seed: 0).samples)
         XCTAssertEqual(remeasured, Set(whole.points.map(\.planKey)).subtracting(partial.points.map(\.planKey)).count)
         XCTAssertEqual(resumed.points.map(\.planKey), whole.points.map(\.planKey))
         XCTAssertEqual(resumed.points.map(\.divergence), whole.points.map(\.divergence))
@@ -111,8 +114,11 @@ final class SweepTests: XCTestCase {
         XCTAssertEqual(rescored.key, whole.key)
         XCTAssertNotEqual(rescored.selectionKey(.cosine), try runner(model, s).selectionKey(.cosine))
         var remeasuredAfterRescoring = 0
-        let r2 = try rescored.run(previous: whole, observer: SweepObserver(point: { _, _, p, seconds in
-            if seconds > 0 { remeasuredAfterRescoring += 1; XCTAssertFalse(whole.points.contains { $0.planKey == p.planKey }) }
+        let r2 = try rescored.run(previous: whole, observer: SweepObserver(point: { progress in
+            if progress.seconds > 0 {
+                remeasuredAfterRescoring += 1
+                XCTAssertFalse(whole.points.contains { $0.planKey == progress.point.planKey })
+            }
         }))
         XCTAssertEqual(scored, 1)
         XCTAssertTrue(r2.selections.allSatisfy { $0.key == rescored.selectionKey($0.metric) })
@@ -123,7 +129,7 @@ final class SweepTests: XCTestCase {
         let fresh = try runner(model, otherText)
         XCTAssertNotEqual(fresh.key, whole.key)
         var reused = 0
-        _ = try fresh.run(previous: whole, observer: SweepObserver(point: { _, _, _, seconds in if seconds == 0 { reused += 1 } }))
+        _ = try fresh.run(previous: whole, observer: SweepObserver(point: { if $0.seconds == 0 { reused += 1 } }))
         XCTAssertEqual(reused, whole.points.count - Set(whole.points.map(\.planKey)).count, "only repeats within the new run are reused")
     }
 
