@@ -205,8 +205,7 @@ public struct NeedleEvaluator {
         let context = model.config.contextLength
         let skipped = grid.lengths.filter { $0 > context }
         let lengths = grid.lengths.filter { $0 <= context }
-        guard let longest = lengths.max() else { return ([], skipped) }
-        let builder = NeedlePromptBuilder(tokenizer: model.tokenizer, test: test, maxLength: longest)
+        let builder = NeedlePromptBuilder(tokenizer: model.tokenizer, test: test)
         var out: [(trial: Int, prompt: NeedlePrompt)] = []
         for length in lengths {
             for depth in grid.depths {

@@ -87,11 +87,14 @@ public struct Haystack: Sendable {
             .map { Unit(lead: " ", body: $0) },
         repeats: true)
 
-    /// Real text: documents split into sentences (a document starts as a new paragraph).
-    public static func text(_ documents: [String], source: String) -> Haystack {
+    /// Real text: documents split into sentences (a document starts as a new paragraph). Only the first
+    /// `characterLimit` characters are used: far more than any context needs, and a huge file stays cheap.
+    public static func text(_ documents: [String], source: String, characterLimit: Int = 4_000_000) -> Haystack {
         var units: [Unit] = []
-        for doc in documents {
-            let parts = sentences(doc)
+        var left = characterLimit
+        for doc in documents where left > 0 {
+            let parts = sentences(doc.count > left ? String(doc.prefix(left)) : doc)
+            left -= doc.count
             guard let first = parts.first else { continue }
             units.append(Unit(lead: "\n\n", body: first.body))
             units += parts.dropFirst()
@@ -241,40 +244,28 @@ public struct NeedlePrompt: Sendable {
 public final class NeedlePromptBuilder {
     public let tokenizer: any Tokenizer
     public let test: NeedleTest
-    /// Haystack units in use (real text: as many as cover `poolTokens`; filler: its 5 sentences).
     let units: [Haystack.Unit]
-    /// Tokens of each unit with its own lead.
-    let own: [Int]
+    /// Tokens of each unit with its own lead, encoded when first needed (-1: not yet).
+    private var own: [Int]
     private var memo: [Int: Int] = [:]
     private let bos: [Int]
     private let instructionTokens: Int
 
-    /// `maxLength`: the longest length that will be asked for; real text is encoded up to four times
-    /// that (so trials can start at different places), not beyond.
-    public init(tokenizer: any Tokenizer, test: NeedleTest, maxLength: Int) {
+    public init(tokenizer: any Tokenizer, test: NeedleTest) {
         self.tokenizer = tokenizer
         self.test = test
         bos = tokenizer.addBOS ? tokenizer.bosID.map { [$0] } ?? [] : []
         instructionTokens = test.instruction.map { tokenizer.encode($0, addSpecialTokens: false).count } ?? 0
-        var units: [Haystack.Unit] = [], own: [Int] = []
-        var total = 0
-        for u in test.haystack.units {
-            if !test.haystack.repeats && total >= 4 * maxLength { break }
-            let n = tokenizer.encode(u.lead + u.body, addSpecialTokens: false).count
-            units.append(u)
-            own.append(n)
-            total += n
-        }
-        self.units = units
-        self.own = own
+        units = test.haystack.units
+        own = Array(repeating: -1, count: units.count)
     }
 
-    /// Tokens of the haystack text in use.
-    public var haystackTokens: Int { own.reduce(0, +) }
+    /// Tokens of the haystack's sentences encoded so far (all of them once a prompt needed the whole text).
+    public var haystackTokens: Int { own.reduce(0) { $0 + max($1, 0) } }
 
-    /// Tokens of the longest haystack sentence (with the whitespace before it): the granularity of
-    /// lengths and depths.
-    public var largestUnitTokens: Int { own.max() ?? 0 }
+    /// Tokens of the longest haystack sentence (with the whitespace before it) encoded so far: the
+    /// granularity of lengths and depths.
+    public var largestUnitTokens: Int { own.max().map { max($0, 0) } ?? 0 }
 
     /// Tokens decoded at most for `answer`: its encoding after a space, one token to see where it ends,
     /// and one spare.
@@ -284,8 +275,13 @@ public final class NeedlePromptBuilder {
 
     private enum Lead: Int { case own = 0, line = 1, none = 2 }
 
+    private func ownCount(_ unit: Int) -> Int {
+        if own[unit] < 0 { own[unit] = tokenizer.encode(units[unit].lead + units[unit].body, addSpecialTokens: false).count }
+        return own[unit]
+    }
+
     private func count(_ unit: Int, _ lead: Lead) -> Int {
-        if lead == .own { return own[unit] }
+        if lead == .own { return ownCount(unit) }
         let key = unit * 3 + lead.rawValue
         if let n = memo[key] { return n }
         let n = tokenizer.encode((lead == .line ? "\n" : "") + units[unit].body, addSpecialTokens: false).count
@@ -318,12 +314,12 @@ public final class NeedlePromptBuilder {
 
         // Prefix sums of the window's own-lead counts, grown as needed.
         var sums = [0]
-        func extend(to n: Int) { while sums.count <= n { sums.append(sums.last! + own[unit(sums.count - 1)]) } }
+        func extend(to n: Int) { while sums.count <= n { sums.append(sums.last! + ownCount(unit(sums.count - 1))) } }
         // Planned haystack tokens before/after the needle and the prompt total for n units, needle after k.
         func plan(_ n: Int, _ k: Int) -> (before: Int, after: Int, total: Int) {
             var before = sums[k], after = sums[n] - sums[k]
-            if k > 0 { before += count(unit(0), hasInstruction ? .line : .none) - own[unit(0)] }
-            if k < n { after += count(unit(k), .line) - own[unit(k)] }
+            if k > 0 { before += count(unit(0), hasInstruction ? .line : .none) - ownCount(unit(0)) }
+            if k < n { after += count(unit(k), .line) - ownCount(unit(k)) }
             return (before, after, fixed + (k > 0 ? needleLine : needleBare) + before + after)
         }
         func bestK(_ n: Int) -> Int {

@@ -183,6 +183,22 @@ private struct Page {
             h += "</tr>\n"
         }
         h += "</table>\n"
+        // The headline: perplexity at two telling counts (4 and 8 when swept), the costly ones marked.
+        let nonzero = counts.filter { $0 > 0 }
+        let telling = [4, 8].allSatisfy(nonzero.contains) ? [4, 8] : Array(nonzero.prefix(2))
+        var sentences: [String] = []
+        for k in telling {
+            let parts = r.settings.targets.compactMap { t -> String? in
+                guard let p = r.point(metric: primary, target: t, count: k) else { return nil }
+                let ratio = p.divergence.perplexityRatio
+                let text = "\(t.rawValue) ×\(num(ratio, 3))"
+                return ratio > 1.10 ? "<span class=\"warn\">\(text)</span>" : text
+            }
+            if !parts.isEmpty { sentences.append("with \(k) dropped: " + parts.joined(separator: ", ")) }
+        }
+        if !sentences.isEmpty {
+            h += "<p class=\"lead\">Perplexity \(sentences.joined(separator: "; ")) (<span class=\"warn\">more than ×1.10</span> marked).</p>\n"
+        }
         if let b = baseline {
             h += "<p class=\"note\">Perplexity of the model as loaded: \(num(b.divergence.perplexityOriginal, 5)) on \(b.divergence.tokens) predicted tokens in \(b.divergence.windows) windows. "
             h += "Ratios above 1 mean the dropped model predicts the held-out text worse; KL is the mean KL(original ‖ dropped) of the next-token distributions.</p>\n"

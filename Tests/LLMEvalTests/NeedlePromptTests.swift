@@ -43,7 +43,7 @@ final class NeedlePromptTests: XCTestCase {
 
     func checkPasskey(model: String) throws {
         let tok = try tokenizer(model)
-        let b = NeedlePromptBuilder(tokenizer: tok, test: .passkey, maxLength: 8192)
+        let b = NeedlePromptBuilder(tokenizer: tok, test: .passkey)
         for length in [300, 1000, 1024, 2048, 3001, 8192] {
             for depth in [0, 10, 25, 33.3, 50, 62.5, 75, 90, 100] {
                 for trial in 0..<2 {
@@ -76,8 +76,7 @@ final class NeedlePromptTests: XCTestCase {
         let test = try NeedleTest(needle: .custom(needle: "The secret ingredient of the soup is saffron.",
                                                   question: "What is the secret ingredient of the soup? The secret ingredient of the soup is",
                                                   answer: "saffron"), haystack: haystack)
-        let b = NeedlePromptBuilder(tokenizer: tok, test: test, maxLength: 4096)
-        XCTAssertGreaterThanOrEqual(b.haystackTokens, 4 * 4096)
+        let b = NeedlePromptBuilder(tokenizer: tok, test: test)
         let bodies = haystack.units.map(\.body)
         let follows = Set(zip(bodies, bodies.dropFirst()).map { $0 + "\u{0}" + $1 })
         var texts = Set<String>()
@@ -115,6 +114,7 @@ final class NeedlePromptTests: XCTestCase {
                                              "Last line", "no period", "Second doc."])
         XCTAssertEqual(h.units.map(\.lead), ["\n\n", " ", "\n\n", " ", " ", "\n", "\n\n"])
         XCTAssertFalse(h.repeats)
+        XCTAssertEqual(Haystack.text(["One. Two. Three.", "Four."], source: "x", characterLimit: 9).units.map(\.body), ["One.", "Two."])
         // A text without sentence punctuation is still cut, at whitespace.
         let long = Haystack.text([Array(repeating: "word", count: 400).joined(separator: " ")], source: "x")
         XCTAssertGreaterThan(long.units.count, 3)
@@ -130,14 +130,14 @@ final class NeedlePromptTests: XCTestCase {
             XCTAssertEqual($0 as? NeedleError, .emptyField("question"))
         }
         let short = try NeedleTest(needle: .passkey, haystack: .text(["A short text. With two sentences."], source: "short.txt"))
-        let b = NeedlePromptBuilder(tokenizer: tok, test: short, maxLength: 1024)
+        let b = NeedlePromptBuilder(tokenizer: tok, test: short)
         XCTAssertThrowsError(try b.prompt(length: 1024, depth: 50, seed: 1, trial: 0)) {
             guard case .haystackTooShort(let source, _, let length)? = $0 as? NeedleError else { return XCTFail("\($0)") }
             XCTAssertEqual(source, "short.txt")
             XCTAssertEqual(length, 1024)
             XCTAssertTrue("\($0)".contains("too short for length 1024"))
         }
-        let filler = NeedlePromptBuilder(tokenizer: tok, test: .passkey, maxLength: 1024)
+        let filler = NeedlePromptBuilder(tokenizer: tok, test: .passkey)
         XCTAssertThrowsError(try filler.prompt(length: 40, depth: 50, seed: 1, trial: 0)) {
             guard case .lengthTooShort(40, _)? = $0 as? NeedleError else { return XCTFail("\($0)") }
         }
