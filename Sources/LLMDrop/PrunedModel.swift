@@ -59,9 +59,9 @@ public enum PrunedModel {
     /// Writes `source` minus the removals of `plan` (indices of the source's layers) to `output`,
     /// atomically. `record` is stored in the metadata as JSON.
     @discardableResult
-    public static func write(source: GGUFFile, plan: LayerPlan, record: DropPlan, to output: String) throws -> PrunedModelSummary {
+    public static func write(source: any ModelSource, plan: LayerPlan, record: DropPlan, to output: String) throws -> PrunedModelSummary {
         try validateOutput(output, source: source.path)
-        let config = try ModelConfig(file: source)
+        let config = try ModelConfig(source: source)
         guard plan.layerCount == config.layerCount else {
             throw ModelError.invalidPlan("it describes \(plan.layerCount) layers but the model has \(config.layerCount)")
         }
@@ -77,7 +77,7 @@ public enum PrunedModel {
         let newPrefix = llamaFamily && perLayer ? Architecture.deci.rawValue : oldPrefix
         let deciForm = newPrefix == Architecture.deci.rawValue
 
-        var w = GGUFWriter(alignment: source.alignment)
+        var w = GGUFWriter()   // the source's general.alignment, if any, is copied with the metadata
         for key in source.metadataKeys {
             let value = source.metadata[key]!
             if key == "general.architecture" {
@@ -129,7 +129,7 @@ public enum PrunedModel {
 
         // Global tensors first, in file order; then every tensor of each kept layer, renumbered, minus
         // the dropped sublayers' own.
-        var byLayer: [Int: [(info: GGUFTensorInfo, rest: String, sublayer: TensorRole.Sublayer?)]] = [:]
+        var byLayer: [Int: [(info: TensorInfo, rest: String, sublayer: TensorRole.Sublayer?)]] = [:]
         for info in source.tensors {
             if let t = TensorRole.layerTensor(info.name) {
                 byLayer[t.layer, default: []].append((info, t.rest, t.sublayer))

@@ -84,17 +84,17 @@ public enum ModelFingerprint {
     /// share the tensor table but not these.
     static let sampleBytes = 1024
 
-    /// FNV-1a over the file's size, tensor table, sampled blocks of every tensor's data, and the
+    /// FNV-1a over the model's size on disk, tensor table, sampled blocks of every tensor's data, and the
     /// load-time plan.
-    public static func of(_ file: GGUFFile, plan: LayerPlan) -> String {
+    public static func of(_ source: any ModelSource, plan: LayerPlan) -> String {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         func mix<S: Sequence>(_ bytes: S) where S.Element == UInt8 {
             for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
         }
-        mix("\(file.fileSize)".utf8)
-        for t in file.tensors {
+        mix("\(source.storageBytes)".utf8)
+        for t in source.tensors {
             mix("\(t.name):\(t.type):\(t.shape):\(t.offset);".utf8)
-            let data = file.bytes(for: t), n = min(sampleBytes, data.count)
+            let data = source.bytes(for: t), n = min(sampleBytes, data.count)
             for start in Set([0, (data.count - n) / 2, data.count - n]).sorted() { mix(UnsafeRawBufferPointer(rebasing: data[start..<start + n])) }
         }
         mix(plan.attention.map { $0 ? 1 : 0 })

@@ -307,7 +307,7 @@ public final class SweepRunner {
                 seconds = (clock.now - t0) / .seconds(1)
                 timings.evaluation += seconds
                 point = SweepPoint(metric: metric, target: t, count: k, plan: plan, divergence: divergence, tasks: taskResults,
-                                   cost: PlanCost.of(config: model.config, file: model.file, plan: dropped.plan, context: settings.costContext),
+                                   cost: PlanCost.of(config: model.config, source: model.source, plan: dropped.plan, context: settings.costContext),
                                    seconds: seconds)
                 measured[key] = point
             }

@@ -37,7 +37,7 @@ public struct PlanCost: Sendable, Codable, Equatable {
     }
 
     /// The cost of `config` with `plan`'s sublayers (indices of the file's layers), at `context` tokens.
-    public static func of(config: ModelConfig, file: GGUFFile, plan: LayerPlan, context: Int) -> PlanCost {
+    public static func of(config: ModelConfig, source: any ModelSource, plan: LayerPlan, context: Int) -> PlanCost {
         let D = Double(config.hiddenSize), Dh = Double(config.headDim), V = Double(config.vocabularySize)
         var flops = 2 * D * V
         for l in 0..<config.layerCount {
@@ -49,10 +49,10 @@ public struct PlanCost: Sendable, Codable, Equatable {
             if plan.mlp[l] && config.hasMLP(l) { flops += 6 * D * Double(config.ffnLength[l]) }
         }
         var bytes = 0
-        let head = file.tensor(named: TensorRole.output.ggufName) ?? file.tensor(named: TensorRole.tokenEmbedding.ggufName)
+        let head = source.tensor(named: TensorRole.output.ggufName) ?? source.tensor(named: TensorRole.tokenEmbedding.ggufName)
         bytes += head?.byteCount ?? 0
-        bytes += file.tensor(named: TensorRole.outputNorm.ggufName)?.byteCount ?? 0
-        for t in file.tensors {
+        bytes += source.tensor(named: TensorRole.outputNorm.ggufName)?.byteCount ?? 0
+        for t in source.tensors {
             guard let (l, _, sublayer) = TensorRole.layerTensor(t.name), l < plan.layerCount, let sublayer else { continue }
             switch sublayer {
             case .attention: if plan.attention[l] && config.hasAttention(l) { bytes += t.byteCount }

@@ -125,9 +125,9 @@ public struct SweepModelFacts: Sendable, Codable, Equatable {
         contextLength = c.contextLength
         slidingWindow = c.slidingWindow
         tiedEmbeddings = c.tiedEmbeddings
-        parameters = model.file.tensors.reduce(0) { $0 + $1.elementCount }
-        fileBytes = model.file.fileSize
-        fingerprint = ModelFingerprint.of(model.file, plan: model.plan)
+        parameters = model.source.tensors.reduce(0) { $0 + $1.elementCount }
+        fileBytes = model.source.storageBytes
+        fingerprint = ModelFingerprint.of(model.source, plan: model.plan)
         self.loadPlan = loadPlan
     }
 }
@@ -400,7 +400,7 @@ extension SweepResult {
         let identity = DivergenceResult(meanKL: 0, klStderr: 0, top1Agreement: 1, perplexityOriginal: divergence.perplexityOriginal,
                                         perplexityDropped: divergence.perplexityOriginal, perplexityRatio: 1,
                                         tokens: divergence.tokens, windows: divergence.windows)
-        func cost(_ p: LayerPlan) -> PlanCost { PlanCost.of(config: model.config, file: model.file, plan: p, context: settings.costContext) }
+        func cost(_ p: LayerPlan) -> PlanCost { PlanCost.of(config: model.config, source: model.source, plan: p, context: settings.costContext) }
         r.points = [
             SweepPoint(metric: metric, target: target, count: 0, plan: model.plan, divergence: identity,
                        tasks: tasks.mapValues(\.original), cost: cost(model.plan), seconds: 0),

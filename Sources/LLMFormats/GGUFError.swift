@@ -77,7 +77,7 @@ public enum GGUFError: Error, Equatable, CustomStringConvertible {
         case .invalidMetadata(let k, let r):
             return "cannot write metadata key '\(k)': \(r)"
         case .tensorNotInFile(let t, let p):
-            return "tensor '\(t)' is not a tensor of '\(p)'; pass a GGUFTensorInfo taken from that file's `tensors`"
+            return "tensor '\(t)' is not a tensor of '\(p)'; pass a TensorInfo taken from that model's `tensors`"
         }
     }
 }

@@ -8,19 +8,7 @@ import Darwin
 #endif
 import LLMTensor
 
-public struct GGUFTensorInfo: Sendable, Equatable {
-    public let name: String
-    /// ggml order: `shape[0]` is the contiguous (row) dimension.
-    public let shape: [Int]
-    public let type: GGMLType
-    /// Offset relative to the start of the tensor data section.
-    public let offset: Int
-    public let byteCount: Int
-
-    public var elementCount: Int { shape.reduce(1, *) }
-}
-
-public final class GGUFFile: @unchecked Sendable {
+public final class GGUFFile: ModelSource, @unchecked Sendable {
     public let path: String
     public let version: UInt32
     public let alignment: Int
@@ -28,7 +16,7 @@ public final class GGUFFile: @unchecked Sendable {
     public let metadataKeys: [String]
     public let metadata: [String: GGUFValue]
     /// Tensor infos in file order.
-    public let tensors: [GGUFTensorInfo]
+    public let tensors: [TensorInfo]
     public let tensorIndex: [String: Int]
     /// Absolute file offset of the tensor data section.
     public let dataOffset: Int
@@ -122,7 +110,7 @@ public final class GGUFFile: @unchecked Sendable {
         self.dataOffset = dataOffset
         let dataSize = max(0, map.size - dataOffset)
 
-        var infos: [GGUFTensorInfo] = []
+        var infos: [TensorInfo] = []
         var index: [String: Int] = [:]
         infos.reserveCapacity(raws.count)
         for raw in raws {
@@ -150,29 +138,23 @@ public final class GGUFFile: @unchecked Sendable {
             guard off % alignment == 0 else { throw GGUFError.misalignedTensor(tensor: raw.name, offset: off, alignment: alignment) }
             guard index[raw.name] == nil else { throw GGUFError.duplicateTensor(raw.name) }
             index[raw.name] = infos.count
-            infos.append(GGUFTensorInfo(name: raw.name, shape: shape, type: type, offset: off, byteCount: bytes))
+            infos.append(TensorInfo(name: raw.name, shape: shape, type: type, offset: off, byteCount: bytes))
         }
         self.tensors = infos
         self.tensorIndex = index
     }
 
-    public func tensor(named name: String) -> GGUFTensorInfo? {
+    public func tensor(named name: String) -> TensorInfo? {
         tensorIndex[name].map { tensors[$0] }
     }
 
     /// Pointer to a tensor's bytes inside the memory map (valid while this object lives).
     /// `info` must come from this file's `tensors`.
-    public func data(for info: GGUFTensorInfo) -> UnsafeRawPointer {
+    public func data(for info: TensorInfo) -> UnsafeRawPointer {
         map.base + dataOffset + info.offset
     }
 
-    /// A tensor's bytes inside the memory map (valid while this object lives).
-    /// `info` must come from this file's `tensors`.
-    public func bytes(for info: GGUFTensorInfo) -> UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(start: data(for: info), count: info.byteCount)
-    }
-
-    public subscript(key: String) -> GGUFValue? { metadata[key] }
+    public var storageBytes: Int { fileSize }
 }
 
 /// A bounds-checked little-endian reader over the mapped bytes. Descriptions of what is read are

@@ -78,7 +78,7 @@ public struct GGUFWriter {
     }
 
     /// A writer holding all of `file`'s metadata in file order (its alignment included) and no tensors.
-    public init(copyingMetadataFrom file: GGUFFile) {
+    public init(copyingMetadataFrom file: any ModelSource) {
         metadataKeys = file.metadataKeys
         values = file.metadata
     }
@@ -102,7 +102,7 @@ public struct GGUFWriter {
 
     /// Adds a tensor of `file` without copying it: its bytes go from `file`'s memory map to the new
     /// file when it is written (the writer keeps `file` alive until then). `name` renames it.
-    public mutating func addTensor(_ info: GGUFTensorInfo, from file: GGUFFile, as name: String? = nil) throws {
+    public mutating func addTensor(_ info: TensorInfo, from file: any ModelSource, as name: String? = nil) throws {
         guard file.tensor(named: info.name) == info else {
             throw GGUFError.tensorNotInFile(tensor: info.name, path: file.path)
         }

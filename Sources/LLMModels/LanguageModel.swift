@@ -73,7 +73,8 @@ public struct HiddenStates: Sendable {
 }
 
 public final class LanguageModel: @unchecked Sendable {
-    public let file: GGUFFile
+    /// Where the weights and hyper-parameters come from (a GGUF file today).
+    public let source: any ModelSource
     public let config: ModelConfig
     /// The sublayers this model computes: what the file has, minus the load-time plan's removals.
     public let plan: LayerPlan
@@ -96,21 +97,21 @@ public final class LanguageModel: @unchecked Sendable {
     private static let forwardLock = NSLock()
 
     public convenience init(path: String, options: LoadOptions = LoadOptions()) throws {
-        try self.init(file: GGUFFile(path: path), options: options)
+        try self.init(source: GGUFFile(path: path), options: options)
     }
 
-    public init(file: GGUFFile, options: LoadOptions = LoadOptions()) throws {
+    public init(source: any ModelSource, options: LoadOptions = LoadOptions()) throws {
         guard options.threads >= 1 else { throw ModelError.invalidOption("the thread count must be at least 1, not \(options.threads)") }
         guard options.float32CacheBudget >= 0 else { throw ModelError.invalidOption("the f32 cache budget must not be negative") }
-        self.file = file
-        let config = try ModelConfig(file: file)
+        self.source = source
+        let config = try ModelConfig(source: source)
         self.config = config
         pool = try ThreadPool(threads: options.threads)
         BLAS.setThreads(options.threads)
-        tokenizer = try loadTokenizer(from: file)
+        tokenizer = try loadTokenizer(from: source)
 
-        var loader = TensorLoader(file: file)
-        let filePlan = try FilePlan.read(file: file, config: config)
+        var loader = TensorLoader(source: source)
+        let filePlan = try FilePlan.read(source: source, config: config)
         var plan = filePlan
         if let p = options.plan {
             guard p.layerCount == config.layerCount else {
@@ -166,7 +167,7 @@ public final class LanguageModel: @unchecked Sendable {
 
         let half = config.rope.dimensions / 2
         var factors = Array(repeating: 1.0, count: half)
-        if file.tensor(named: TensorRole.ropeFrequencies.ggufName) != nil {
+        if source.tensor(named: TensorRole.ropeFrequencies.ggufName) != nil {
             factors = try loader.vector(.ropeFrequencies, count: half).map(Double.init)
         }
         rope = RopeTables(config: config, factors: factors)
@@ -198,7 +199,7 @@ public final class LanguageModel: @unchecked Sendable {
     }
 
     private init(base: LanguageModel, plan: LayerPlan) {
-        file = base.file
+        source = base.source
         config = base.config
         self.plan = plan
         tokenizer = base.tokenizer

@@ -21,22 +21,22 @@ public enum Architecture: String, Sendable, CaseIterable {
     public static var supportedList: String { allCases.map(\.rawValue).joined(separator: ", ") }
 }
 
-/// The GGUF keys of one model, read under its architecture's prefix.
+/// The metadata of one model (GGUF key names), read under its architecture's prefix.
 struct Metadata {
     let architecture: Architecture
     let prefix: String
-    let file: GGUFFile
+    let source: any ModelSource
 
-    init(_ file: GGUFFile) throws {
-        guard let arch = file["general.architecture"]?.string else { throw ModelError.missingMetadata(key: "general.architecture") }
+    init(_ source: any ModelSource) throws {
+        guard let arch = source["general.architecture"]?.string else { throw ModelError.missingMetadata(key: "general.architecture") }
         guard let a = Architecture(rawValue: arch) else { throw ModelError.unsupportedArchitecture(arch) }
         architecture = a
         prefix = arch
-        self.file = file
+        self.source = source
     }
 
     func key(_ k: String) -> String { "\(prefix).\(k)" }
-    func value(_ k: String) -> GGUFValue? { file[key(k)] }
+    func value(_ k: String) -> GGUFValue? { source[key(k)] }
 
     func int(_ k: String) throws -> Int? {
         guard let v = value(k) else { return nil }
@@ -219,11 +219,11 @@ public struct ModelConfig: Sendable, Equatable {
         slidingWindow = family.slidingWindow
         traits = family.traits
 
-        let embd = m.file.tensor(named: TensorRole.tokenEmbedding.ggufName)
-        let vocab = try m.int("vocab_size") ?? embd?.shape.last ?? m.file["tokenizer.ggml.tokens"]?.array?.count ?? 0
+        let embd = m.source.tensor(named: TensorRole.tokenEmbedding.ggufName)
+        let vocab = try m.int("vocab_size") ?? embd?.shape.last ?? m.source["tokenizer.ggml.tokens"]?.array?.count ?? 0
         guard vocab > 0, vocab <= 1 << 22 else { throw ModelError.invalidMetadata(key: m.key("vocab_size"), reason: "vocabulary size \(vocab) is not in 1...\(1 << 22)") }
         vocabularySize = vocab
-        tiedEmbeddings = m.file.tensor(named: TensorRole.output.ggufName) == nil
+        tiedEmbeddings = m.source.tensor(named: TensorRole.output.ggufName) == nil
     }
 
     public func hasAttention(_ l: Int) -> Bool { heads[l] > 0 && kvHeads[l] > 0 }
@@ -278,13 +278,13 @@ struct FamilyHyperParameters {
 }
 
 extension ModelConfig {
-    /// Resolves the hyper-parameters of a GGUF file without loading weights.
-    public init(file: GGUFFile) throws {
-        try self.init(Metadata(file))
+    /// Resolves the hyper-parameters of a model without loading weights.
+    public init(source: any ModelSource) throws {
+        try self.init(Metadata(source))
     }
 
-    /// The sublayers the file itself has (see `FilePlan`).
-    public func filePlan(_ file: GGUFFile) throws -> LayerPlan {
-        try FilePlan.read(file: file, config: self)
+    /// The sublayers the model file itself has (see `FilePlan`).
+    public func filePlan(_ source: any ModelSource) throws -> LayerPlan {
+        try FilePlan.read(source: source, config: self)
     }
 }

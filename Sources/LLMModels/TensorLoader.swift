@@ -4,14 +4,14 @@ import LLMFormats
 import LLMTensor
 
 struct TensorLoader {
-    let file: GGUFFile
+    let source: any ModelSource
     private var used: Set<String> = []
 
-    init(file: GGUFFile) { self.file = file }
+    init(source: any ModelSource) { self.source = source }
 
-    private mutating func info(_ role: TensorRole, shape: [Int]) throws -> GGUFTensorInfo {
+    private mutating func info(_ role: TensorRole, shape: [Int]) throws -> TensorInfo {
         let name = role.ggufName
-        guard let info = file.tensor(named: name) else { throw ModelError.missingTensor(name) }
+        guard let info = source.tensor(named: name) else { throw ModelError.missingTensor(name) }
         // A trailing dimension of 1 is the same shape (some converters store vectors as [n, 1]).
         var actual = info.shape
         while actual.count > shape.count, actual.last == 1 { actual.removeLast() }
@@ -23,14 +23,14 @@ struct TensorLoader {
     /// A matrix with `rows` output features of `cols` inputs: ggml shape [cols, rows].
     mutating func matrix(_ role: TensorRole, rows: Int, cols: Int) throws -> WeightMatrix {
         let i = try info(role, shape: [cols, rows])
-        return WeightMatrix(name: i.name, type: i.type, rows: rows, cols: cols, data: file.data(for: i))
+        return WeightMatrix(name: i.name, type: i.type, rows: rows, cols: cols, data: source.data(for: i))
     }
 
     /// A vector of `count` values (norm weights, RoPE factors), decoded to f32.
     mutating func vector(_ role: TensorRole, count: Int) throws -> [Float] {
         let i = try info(role, shape: [count])
         var out = [Float](repeating: 0, count: count)
-        out.withUnsafeMutableBufferPointer { Dequant.reference(i.type, file.data(for: i), $0.baseAddress!, count: count) }
+        out.withUnsafeMutableBufferPointer { Dequant.reference(i.type, source.data(for: i), $0.baseAddress!, count: count) }
         return out
     }
 
@@ -42,11 +42,11 @@ struct TensorLoader {
 
     /// Marks tensors the file may carry that this model does not compute with.
     mutating func ignore(_ roles: [TensorRole]) {
-        for r in roles where file.tensor(named: r.ggufName) != nil { used.insert(r.ggufName) }
+        for r in roles where source.tensor(named: r.ggufName) != nil { used.insert(r.ggufName) }
     }
 
     func checkAllUsed() throws {
-        let extra = file.tensors.map(\.name).filter { !used.contains($0) }
+        let extra = source.tensors.map(\.name).filter { !used.contains($0) }
         guard extra.isEmpty else { throw ModelError.unexpectedTensors(extra) }
     }
 }
@@ -57,10 +57,10 @@ struct TensorLoader {
 public enum FilePlan {
     public static let droppedMLPKey = "llmdrop.dropped_mlp"
 
-    static func read(file: GGUFFile, config: ModelConfig) throws -> LayerPlan {
+    static func read(source: any ModelSource, config: ModelConfig) throws -> LayerPlan {
         var plan = try LayerPlan(attention: (0..<config.layerCount).map(config.hasAttention),
                                  mlp: (0..<config.layerCount).map(config.hasMLP))
-        if let v = file[droppedMLPKey] {
+        if let v = source[droppedMLPKey] {
             guard let list = v.ints, list.allSatisfy({ (0..<config.layerCount).contains($0) }) else {
                 throw ModelError.invalidMetadata(key: droppedMLPKey, reason: "expected layer indices in 0..<\(config.layerCount), found \(v.summary)")
             }

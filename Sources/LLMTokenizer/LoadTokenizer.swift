@@ -2,9 +2,9 @@
 // llama.cpp's `llama_vocab::impl::load`).
 import LLMFormats
 
-/// The tokenizer a GGUF model file describes.
-public func loadTokenizer(from gguf: GGUFFile) throws -> any Tokenizer {
-    try loadTokenizer(metadata: gguf.metadata)
+/// The tokenizer a model describes in its (GGUF-named) metadata.
+public func loadTokenizer(from source: any ModelSource) throws -> any Tokenizer {
+    try loadTokenizer(metadata: source.metadata)
 }
 
 /// The tokenizer described by GGUF metadata `tokenizer.ggml.*` keys.

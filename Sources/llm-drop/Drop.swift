@@ -67,7 +67,7 @@ struct Drop: ParsableCommand {
         var recorded: [String: [Double?]]?
         let plan: LayerPlan
         if let scores {
-            let file = try ScoresFile.load(path: scores, expectedFingerprint: ModelFingerprint.of(model.file, plan: base))
+            let file = try ScoresFile.load(path: scores, expectedFingerprint: ModelFingerprint.of(model.source, plan: base))
             recorded = ["attention": file.attention, "mlp": file.mlp, "block": file.block]
             plan = try Selection.oneShot(file.similarityScores, target: target, count: count, plan: base)
         } else if consecutive {
@@ -97,7 +97,7 @@ struct Drop: ParsableCommand {
 
         let record = DropPlan(plan, target: target.rawValue, method: method, model: modelOptions.model, scores: recorded,
                               metric: metric == .cosine ? nil : metric.rawValue)
-        let summary = try writeDropOutputs(record, plan: plan, source: model, output: output, planOut: planOut)
+        let summary = try writeDropOutputs(record, plan: plan, model: model, output: output, planOut: planOut)
         let kvBefore = model.config.kvCacheBytesPerToken(plan: base)
         let kvAfter = model.config.kvCacheBytesPerToken(plan: plan)
         if outputOptions.json {
@@ -153,9 +153,9 @@ func logStep(_ step: Int, _ module: Module, _ similarity: Double) {
 }
 
 /// Writes the plan (`planOut`) and the pruned model (`output`) where asked.
-func writeDropOutputs(_ record: DropPlan, plan: LayerPlan, source: LanguageModel, output: String?, planOut: String?) throws -> PrunedModelSummary? {
+func writeDropOutputs(_ record: DropPlan, plan: LayerPlan, model: LanguageModel, output: String?, planOut: String?) throws -> PrunedModelSummary? {
     if let planOut { try record.write(to: planOut) }
     guard let output else { return nil }
     Log.info("writing \(output)")
-    return try PrunedModel.write(source: source.file, plan: plan, record: record, to: output)
+    return try PrunedModel.write(source: model.source, plan: plan, record: record, to: output)
 }

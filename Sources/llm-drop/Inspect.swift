@@ -19,7 +19,7 @@ struct Inspect: ParsableCommand {
 
     func run() throws {
         let file = try GGUFFile(path: model)
-        let config = try ModelConfig(file: file)
+        let config = try ModelConfig(source: file)
         let filePlan = try config.filePlan(file)
         let plan = try dropPlan.map { try filePlan.intersected(with: PlanFile.load(path: $0, layers: config.layerCount)) } ?? filePlan
         let tokenizer = try loadTokenizer(from: file)

@@ -23,20 +23,20 @@ struct ModelOptions: ParsableArguments {
 
     func load() throws -> LanguageModel {
         let (file, plan) = try openWithPlan()
-        return try timedLoad { try LanguageModel(file: file, options: LoadOptions(threads: threads, plan: plan)) }
+        return try timedLoad { try LanguageModel(source: file, options: LoadOptions(threads: threads, plan: plan)) }
     }
 
     /// The model as stored, and the --drop-plan removals for it (not applied): for comparing the two
     /// with shared weights.
     func loadOriginal() throws -> (LanguageModel, LayerPlan?) {
         let (file, plan) = try openWithPlan()
-        return (try timedLoad { try LanguageModel(file: file, options: LoadOptions(threads: threads)) }, plan)
+        return (try timedLoad { try LanguageModel(source: file, options: LoadOptions(threads: threads)) }, plan)
     }
 
-    private func openWithPlan() throws -> (GGUFFile, LayerPlan?) {
+    private func openWithPlan() throws -> (any ModelSource, LayerPlan?) {
         let file = try GGUFFile(path: model)
         guard let dropPlan else { return (file, nil) }
-        return (file, try PlanFile.load(path: dropPlan, layers: ModelConfig(file: file).layerCount))
+        return (file, try PlanFile.load(path: dropPlan, layers: ModelConfig(source: file).layerCount))
     }
 
     private func timedLoad(_ body: () throws -> LanguageModel) rethrows -> LanguageModel {

@@ -87,7 +87,7 @@ struct RunAll: ParsableCommand {
         let dropped = try original.removing(plan)
         var r = DropReport(model: modelOptions.model, plan: record, calibration: set.source,
                            kvCacheBytesPerToken: BeforeAfter(original: base.kvCacheBytesPerToken, dropped: dropped.kvCacheBytesPerToken))
-        if try writeDropOutputs(record, plan: plan, source: original, output: output, planOut: planOut) != nil { r.output = output }
+        if try writeDropOutputs(record, plan: plan, model: original, output: output, planOut: planOut) != nil { r.output = output }
 
         // 2. Divergence on held-out text (self-generated with another seed unless --data).
         Log.info("step 2/5: divergence")

@@ -35,7 +35,7 @@ func computeScores(model: LanguageModel, modelOptions: ModelOptions, calibration
     let bar = ProgressBar("scoring \(model.layerCount) layers", total: set.samples.count)
     let scores = try RedundancyScorer(model: model).score(set) { done, _ in bar.update(done) }
     return ScoresFile(scores: scores, residual: !calibration.noResidual, calibration: set, seqLen: calibration.seqLen,
-                      model: modelOptions.model, fingerprint: ModelFingerprint.of(model.file, plan: model.plan))
+                      model: modelOptions.model, fingerprint: ModelFingerprint.of(model.source, plan: model.plan))
 }
 
 func printScoreTable(_ f: ScoresFile) {

@@ -120,7 +120,7 @@ struct Sweep: ParsableCommand {
         let metrics = try ImportanceMetric.list(metric)
         // Everything that can be checked without the weights, before any work.
         let file = try GGUFFile(path: modelOptions.model)
-        let config = try ModelConfig(file: file)
+        let config = try ModelConfig(source: file)
         var loadPlan = try config.filePlan(file)
         if let p = modelOptions.dropPlan { loadPlan = loadPlan.intersected(with: try PlanFile.load(path: p, layers: config.layerCount)) }
         let countList = try counts.map(SweepGrid.counts) ?? defaultCounts(targetList, plan: loadPlan, layers: config.layerCount)
@@ -142,7 +142,7 @@ struct Sweep: ParsableCommand {
         let base = try original.removing(removals ?? .full(layers: original.layerCount))
         var given: [ModuleScores] = []
         if let scores {
-            let f = try ScoresFile.load(path: scores, expectedFingerprint: ModelFingerprint.of(base.file, plan: base.plan))
+            let f = try ScoresFile.load(path: scores, expectedFingerprint: ModelFingerprint.of(base.source, plan: base.plan))
             given = [ModuleScores(f.similarityScores)]
         }
 

@@ -23,7 +23,7 @@ final class FamilyPrunedModelTests: XCTestCase {
     @discardableResult
     func roundTrip(_ model: LanguageModel, _ plan: LayerPlan, _ name: String) throws -> GGUFFile {
         let out = dir.appendingPathComponent("\(name).gguf").path
-        let summary = try PrunedModel.write(source: model.file, plan: plan, record: DropPlan(plan, target: name, method: "test"), to: out)
+        let summary = try PrunedModel.write(source: model.source, plan: plan, record: DropPlan(plan, target: name, method: "test"), to: out)
         let pruned = try LanguageModel(path: out, options: LoadOptions(threads: 2))
         XCTAssertEqual(try pruned.forward(prompts, logits: .all).storage, try model.removing(plan).forward(prompts, logits: .all).storage,
                        "\(name): pruned file and plan-at-load differ")
@@ -73,7 +73,7 @@ final class FamilyPrunedModelTests: XCTestCase {
         let file = try roundTrip(model, try LayerPlan.full(layers: 18).removing(blocks: [8, 9]), "gemma3-blocks")
         let pattern = try XCTUnwrap(file["gemma3.attention.sliding_window_pattern"]?.array?.compactMap(\.bool))
         XCTAssertEqual(pattern.indices.filter { !pattern[$0] }, [5, 9, 15])
-        let reloaded = try ModelConfig(file: file)
+        let reloaded = try ModelConfig(source: file)
         XCTAssertEqual(reloaded.rope.base[9], 1_000_000)
         XCTAssertEqual(reloaded.rope.base[8], 10_000)
     }

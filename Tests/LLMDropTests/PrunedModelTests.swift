@@ -19,7 +19,7 @@ final class PrunedModelTests: XCTestCase {
     func roundTrip(_ plan: LayerPlan, name: String) throws -> (GGUFFile, LanguageModel) {
         let model = try Self.model.get()
         let out = dir.appendingPathComponent("\(name).gguf").path
-        try PrunedModel.write(source: model.file, plan: plan, record: DropPlan(plan, target: name, method: "test"), to: out)
+        try PrunedModel.write(source: model.source, plan: plan, record: DropPlan(plan, target: name, method: "test"), to: out)
         let pruned = try LanguageModel(path: out, options: LoadOptions(threads: 2))
         let expected = try model.removing(plan).forward(prompts, logits: .all)
         let got = try pruned.forward(prompts, logits: .all)
@@ -87,11 +87,11 @@ final class PrunedModelTests: XCTestCase {
         let model = try Self.model.get()
         let plan = try LayerPlan.full(layers: 30).removing(attention: [5])
         let record = DropPlan(plan, target: "attention", method: "test")
-        XCTAssertThrowsError(try PrunedModel.write(source: model.file, plan: plan, record: record, to: model.file.path)) {
-            XCTAssertEqual($0 as? PrunedModelError, .outputIsInput(model.file.path))
+        XCTAssertThrowsError(try PrunedModel.write(source: model.source, plan: plan, record: record, to: model.source.path)) {
+            XCTAssertEqual($0 as? PrunedModelError, .outputIsInput(model.source.path))
         }
         let missing = dir.appendingPathComponent("no/such/folder/out.gguf").path
-        XCTAssertThrowsError(try PrunedModel.write(source: model.file, plan: plan, record: record, to: missing)) {
+        XCTAssertThrowsError(try PrunedModel.write(source: model.source, plan: plan, record: record, to: missing)) {
             XCTAssertEqual($0 as? PrunedModelError, .missingFolder(dir.appendingPathComponent("no/such/folder").path))
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: missing))

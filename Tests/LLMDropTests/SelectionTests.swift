@@ -197,16 +197,16 @@ final class SelectionTests: XCTestCase {
         let b = try LanguageModel(path: other.write(to: dir), options: LoadOptions(threads: 1))
         let set = try calibration(a)
         let file = ScoresFile(scores: try RedundancyScorer(model: a).score(set), residual: true, calibration: set, seqLen: 24,
-                              model: "a", fingerprint: ModelFingerprint.of(a.file, plan: a.plan))
+                              model: "a", fingerprint: ModelFingerprint.of(a.source, plan: a.plan))
         let path = dir.appendingPathComponent("scores.json").path
         try file.write(to: path)
-        XCTAssertEqual(try ScoresFile.load(path: path, expectedFingerprint: ModelFingerprint.of(a.file, plan: a.plan)), file)
-        XCTAssertThrowsError(try ScoresFile.load(path: path, expectedFingerprint: ModelFingerprint.of(b.file, plan: b.plan))) {
+        XCTAssertEqual(try ScoresFile.load(path: path, expectedFingerprint: ModelFingerprint.of(a.source, plan: a.plan)), file)
+        XCTAssertThrowsError(try ScoresFile.load(path: path, expectedFingerprint: ModelFingerprint.of(b.source, plan: b.plan))) {
             XCTAssertEqual($0 as? ScoresFileError, .otherModel(path: path, model: "a"))
         }
         // The same file under another load-time plan is another model too.
         let dropped = try a.plan.removing(attention: [1])
-        XCTAssertThrowsError(try ScoresFile.load(path: path, expectedFingerprint: ModelFingerprint.of(a.file, plan: dropped)))
+        XCTAssertThrowsError(try ScoresFile.load(path: path, expectedFingerprint: ModelFingerprint.of(a.source, plan: dropped)))
     }
 
     /// A dropped attention layer allocates no KV cache: 2 × kept layers × KV heads × head dim × 4 bytes per token.

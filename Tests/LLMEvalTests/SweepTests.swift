@@ -21,7 +21,7 @@ final class SweepTests: XCTestCase {
     }
 
     func runner(_ model: LanguageModel, _ s: SweepSettings, tasks: [TaskFile] = []) throws -> SweepRunner {
-        try SweepRunner(model: model, modelPath: model.file.path, settings: s, tasks: tasks,
+        try SweepRunner(model: model, modelPath: model.source.path, settings: s, tasks: tasks,
                         calibration: { try CalibrationSet.selfGenerated(model: model, samples: 3, length: 12, seed: 0) },
                         windows: { try CalibrationSet.selfGenerated(model: model, samples: 3, length: 16, seed: 99).samples })
     }
@@ -50,7 +50,7 @@ final class SweepTests: XCTestCase {
             XCTAssertEqual([p.droppedAttention, p.droppedMLP, p.droppedBlocks], [plan.droppedAttention, plan.droppedMLP, plan.droppedBlocks], "\(p.metric) \(p.target) \(p.count)")
             let dropped = try model.removing(plan)
             XCTAssertEqual(p.divergence, try DivergenceEvaluator(original: model, dropped: dropped).evaluate(windows: windows))
-            XCTAssertEqual(p.cost, PlanCost.of(config: model.config, file: model.file, plan: plan, context: 16))
+            XCTAssertEqual(p.cost, PlanCost.of(config: model.config, source: model.source, plan: plan, context: 16))
             var t = try XCTUnwrap(p.tasks[taskPath])
             var reference = try TaskEvaluator(model: dropped).evaluate(task).result
             (t.seconds, reference.seconds) = (0, 0)
@@ -88,7 +88,7 @@ final class SweepTests: XCTestCase {
         XCTAssertGreaterThan(partial.points.count, 0)
         XCTAssertLessThan(partial.points.count, whole.points.count)
         var calibrations = 0, texts = 0
-        let again = try SweepRunner(model: model, modelPath: model.file.path, settings: s,
+        let again = try SweepRunner(model: model, modelPath: model.source.path, settings: s,
                                     calibration: { calibrations += 1; return try CalibrationSet.selfGenerated(model: model, samples: 3, length: 12, seed: 0) },
                                     windows: { texts += 1; return try CalibrationSet.selfGenerated(model: model, samples: 3, length: 16, seed: 99).samples })
         var remeasured = 0
@@ -108,7 +108,7 @@ final class SweepTests: XCTestCase {
         var otherCalibration = s
         otherCalibration.calibrationArguments = ["--calibration", "self", "--seed", "7"]
         var scored = 0
-        let rescored = try SweepRunner(model: model, modelPath: model.file.path, settings: otherCalibration,
+        let rescored = try SweepRunner(model: model, modelPath: model.source.path, settings: otherCalibration,
                                        calibration: { scored += 1; return try CalibrationSet.selfGenerated(model: model, samples: 3, length: 12, seed: 7) },
                                        windows: { try CalibrationSet.selfGenerated(model: model, samples: 3, length: 16, seed: 99).samples })
         XCTAssertEqual(rescored.key, whole.key)
@@ -141,13 +141,13 @@ final class SweepTests: XCTestCase {
     ///   head 2·16·258 = 8256 FLOPs, 4·(16·258 + 16) = 16576 bytes; KV 2·8·4 = 64 bytes per token per layer.
     func testAnalyticCost() throws {
         let model = try LanguageModel(path: TinyModel().write(to: dir), options: LoadOptions(threads: 1))
-        let full = PlanCost.of(config: model.config, file: model.file, plan: model.plan, context: 10)
+        let full = PlanCost.of(config: model.config, source: model.source, plan: model.plan, context: 10)
         XCTAssertEqual(full.flopsPerToken, 4 * (2176 + 3072) + 8256)
         XCTAssertEqual(full.weightBytesPerToken, 4 * (3136 + 6208) + 16576)
         XCTAssertEqual(full.kvCacheBytesPerToken, 4 * 64)
         XCTAssertEqual(full.kvCacheBytes, 4 * 64 * 10)
         let plan = try model.plan.removing(attention: [1], mlp: [2], blocks: [3])
-        let cut = PlanCost.of(config: model.config, file: model.file, plan: plan, context: 10)
+        let cut = PlanCost.of(config: model.config, source: model.source, plan: plan, context: 10)
         XCTAssertEqual(cut.flopsPerToken, full.flopsPerToken - 2 * 2176 - 2 * 3072)
         XCTAssertEqual(cut.weightBytesPerToken, full.weightBytesPerToken - 2 * 3136 - 2 * 6208)
         XCTAssertEqual(cut.kvCacheBytesPerToken, 2 * 64)
@@ -184,7 +184,7 @@ final class SweepTests: XCTestCase {
         s.speedArguments = ["--prompt-tokens", "8"]
         var calls: [[String?]] = []
         func make(_ s: SweepSettings) throws -> SweepRunner {
-            try SweepRunner(model: model, modelPath: model.file.path, settings: s,
+            try SweepRunner(model: model, modelPath: model.source.path, settings: s,
                             calibration: { try CalibrationSet.selfGenerated(model: model, samples: 3, length: 12, seed: 0) },
                             windows: { try CalibrationSet.selfGenerated(model: model, samples: 3, length: 16, seed: 99).samples },
                             speed: { variants in
