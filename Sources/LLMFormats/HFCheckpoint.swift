@@ -23,7 +23,7 @@ public enum HFCheckpointError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .notACheckpoint(let p):
-            return "'\(p)' has no config.json, so it is not a Hugging Face checkpoint folder; pass a .gguf file or a folder with config.json, *.safetensors and tokenizer.json"
+            return "'\(p)' is a directory without config.json, so it is not a Hugging Face checkpoint folder; pass a .gguf file, or a folder with config.json, *.safetensors and tokenizer.json"
         case .noWeights(let f):
             return "checkpoint folder '\(f)' has no *.safetensors file (nor model.safetensors.index.json); download the weights in safetensors format (PyTorch .bin files are not read)"
         case .invalidJSON(let p, let r):

@@ -97,7 +97,7 @@ public final class LanguageModel: @unchecked Sendable {
     private static let forwardLock = NSLock()
 
     public convenience init(path: String, options: LoadOptions = LoadOptions()) throws {
-        try self.init(source: GGUFFile(path: path), options: options)
+        try self.init(source: ModelSources.open(path: path), options: options)
     }
 
     public init(source: any ModelSource, options: LoadOptions = LoadOptions()) throws {

@@ -7,9 +7,9 @@ import LLMModels
 import LLMTokenizer
 
 struct Inspect: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Describe a model file: architecture, hyper-parameters, tensors, tokenizer.")
+    static let configuration = CommandConfiguration(abstract: "Describe a model (GGUF file or Hugging Face folder): architecture, hyper-parameters, tensors, tokenizer.")
 
-    @Argument(help: "Path of a GGUF model file.")
+    @Argument(help: "A GGUF model file, or a Hugging Face checkpoint folder (config.json, *.safetensors, tokenizer.json).")
     var model: String
 
     @Option(help: "Also show what a drop plan (ours or an LLM-Drop config.json) removes.")
@@ -18,7 +18,8 @@ struct Inspect: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() throws {
-        let file = try GGUFFile(path: model)
+        let file = try ModelSources.open(path: model)
+        let gguf = file as? GGUFFile
         let config = try ModelConfig(source: file)
         let filePlan = try config.filePlan(file)
         let plan = try dropPlan.map { try filePlan.intersected(with: PlanFile.load(path: $0, layers: config.layerCount)) } ?? filePlan
@@ -38,8 +39,9 @@ struct Inspect: ParsableCommand {
         if output.json {
             try printJSON([
                 "path": model,
-                "file_size": file.fileSize,
-                "gguf_version": Int(file.version),
+                "format": gguf != nil ? "gguf" : "hf",
+                "file_size": file.storageBytes,
+                "gguf_version": gguf.map { Int($0.version) } as Any,
                 "architecture": config.architecture.rawValue,
                 "name": file["general.name"]?.string ?? "",
                 "parameters": parameters,
@@ -84,7 +86,8 @@ struct Inspect: ParsableCommand {
         var lines: [String] = []
         lines.append("model         \(model)")
         lines.append("name          \(file["general.name"]?.string ?? "-")")
-        lines.append("file          \(Format.bytes(file.fileSize)), GGUF v\(file.version), \(file.tensors.count) tensors")
+        let format = gguf.map { "GGUF v\($0.version)" } ?? "Hugging Face checkpoint (\((file as? HFCheckpoint)?.architectureName ?? "?"), safetensors)"
+        lines.append("file          \(Format.bytes(file.storageBytes)), \(format), \(file.tensors.count) tensors")
         lines.append("architecture  \(config.architecture.rawValue)")
         lines.append("parameters    \(Format.count(parameters)) (\(parameters))")
         lines.append("layers        \(config.layerCount)")

@@ -7,7 +7,7 @@ import LLMFormats
 import LLMModels
 
 struct ModelOptions: ParsableArguments {
-    @Argument(help: "Path of a GGUF model file.")
+    @Argument(help: "A GGUF model file, or a Hugging Face checkpoint folder (config.json, *.safetensors, tokenizer.json).")
     var model: String
 
     @Option(help: "Threads for matrix products and kernels (default: number of cores).")
@@ -34,7 +34,7 @@ struct ModelOptions: ParsableArguments {
     }
 
     private func openWithPlan() throws -> (any ModelSource, LayerPlan?) {
-        let file = try GGUFFile(path: model)
+        let file = try ModelSources.open(path: model)
         guard let dropPlan else { return (file, nil) }
         return (file, try PlanFile.load(path: dropPlan, layers: ModelConfig(source: file).layerCount))
     }

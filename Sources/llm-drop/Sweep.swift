@@ -119,7 +119,7 @@ struct Sweep: ParsableCommand {
         let targetList = try SweepGrid.targets(targets)
         let metrics = try ImportanceMetric.list(metric)
         // Everything that can be checked without the weights, before any work.
-        let file = try GGUFFile(path: modelOptions.model)
+        let file = try ModelSources.open(path: modelOptions.model)
         let config = try ModelConfig(source: file)
         var loadPlan = try config.filePlan(file)
         if let p = modelOptions.dropPlan { loadPlan = loadPlan.intersected(with: try PlanFile.load(path: p, layers: config.layerCount)) }

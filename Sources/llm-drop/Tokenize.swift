@@ -6,7 +6,7 @@ import LLMTokenizer
 struct Tokenize: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print the token ids of a text.")
 
-    @Argument(help: "Path of a GGUF model file.")
+    @Argument(help: "A GGUF model file, or a Hugging Face checkpoint folder (config.json, *.safetensors, tokenizer.json).")
     var model: String
 
     @Argument(help: "The text to tokenize.")
@@ -18,7 +18,7 @@ struct Tokenize: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() throws {
-        let tokenizer = try loadTokenizer(from: GGUFFile(path: model))
+        let tokenizer = try loadTokenizer(from: ModelSources.open(path: model))
         let ids = tokenizer.encode(text, addSpecialTokens: !noSpecial)
         if output.json {
             try printJSON(["ids": ids])

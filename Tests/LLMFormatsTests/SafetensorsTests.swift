@@ -213,7 +213,7 @@ final class SafetensorsTests: XCTestCase {
     func testFolderWithoutConfigOrWeights() throws {
         let empty = dir.file("empty")
         try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: false)
-        assertHFFails(empty, ["no config.json", empty])
+        assertHFFails(empty, ["without config.json", empty])
         let d = try copyFixture("qwen3")
         try FileManager.default.removeItem(atPath: d + "/model.safetensors")
         assertHFFails(d, ["no *.safetensors"])
