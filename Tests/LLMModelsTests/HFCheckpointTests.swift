@@ -114,4 +114,44 @@ final class HFCheckpointTests: XCTestCase {
         let shard = try ModelSources.open(path: q2.appendingPathComponent("model-00001-of-00005.safetensors").path)
         XCTAssertEqual(shard.tensors.count, try ModelSources.open(path: q2.path).tensors.count)
     }
+    /// Gemma3ForConditionalGeneration: the text model's config under `text_config`, its tensors under
+    /// `model.language_model.`, the vision tower left out. Made from the Gemma 3 fixture by renaming.
+    func testGemma3ForConditionalGenerationReadsItsTextModel() throws {
+        let src = try folder("gemma3")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("hf-gemma3-mm-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for f in ["tokenizer.json", "tokenizer_config.json", "logits.json", "prompt0.f32", "prompt1.f32", "prompt2.f32"] {
+            try FileManager.default.copyItem(at: src.appendingPathComponent(f), to: dir.appendingPathComponent(f))
+        }
+        let text = try XCTUnwrap(TestPaths.json(src.appendingPathComponent("config.json")) as? [String: Any])
+        let config: [String: Any] = ["architectures": ["Gemma3ForConditionalGeneration"], "model_type": "gemma3",
+                                     "text_config": text, "vision_config": ["hidden_size": 8]]
+        try JSONSerialization.data(withJSONObject: config).write(to: dir.appendingPathComponent("config.json"))
+
+        // The same tensors renamed, plus a vision tensor, in a new safetensors file.
+        let file = try SafetensorsFile(path: src.appendingPathComponent("model.safetensors").path)
+        var entries: [String] = []
+        var data: [UInt8] = []
+        for t in file.tensors {
+            let name = t.name.replacingOccurrences(of: "model.", with: "model.language_model.")
+            entries.append("\"\(name)\":{\"dtype\":\"\(t.dtype.rawValue)\",\"shape\":\(t.shape),\"data_offsets\":[\(data.count),\(data.count + t.byteCount)]}")
+            data += Array(file.bytes(for: t))
+        }
+        entries.append("\"model.vision_tower.patch_embedding.weight\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[\(data.count),\(data.count + 8)]}")
+        data += [UInt8](repeating: 0, count: 8)
+        var header = Array(("{" + entries.joined(separator: ",") + "}").utf8)
+        while header.count % 8 != 0 { header.append(0x20) }
+        var bytes = withUnsafeBytes(of: UInt64(header.count).littleEndian) { Array($0) }
+        bytes += header + data
+        try Data(bytes).write(to: dir.appendingPathComponent("model.safetensors"))
+
+        let source = try XCTUnwrap(ModelSources.open(path: dir.path) as? HFCheckpoint)
+        XCTAssertEqual(source.architectureName, "Gemma3ForConditionalGeneration")
+        XCTAssertEqual(source.tensors.map(\.name).sorted(), try ModelSources.open(path: src.path).tensors.map(\.name).sorted())
+        let model = try LanguageModel(source: source, options: LoadOptions(threads: 2))
+        let p = try prompts("gemma3")[2]
+        let logits = try model.forward([p.ids], logits: .all)
+        XCTAssertLessThan(relativeL2(Array(logits.storage), p.logits), 1.5e-5)
+    }
 }
