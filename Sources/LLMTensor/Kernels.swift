@@ -127,7 +127,10 @@ public enum Kernels {
         var m16 = SIMD16<Float>(repeating: -.infinity)
         var i = 0
         while i < v {
-            m16 = pointwiseMax(m16, UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self))
+            // A compare and blend: `pointwiseMax` in a loop compiles to scalar code here, 100× slower
+            // (it was 38 % of a 4096-token prefill).
+            let x16 = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self)
+            m16.replace(with: x16, where: x16 .> m16)
             i += 16
         }
         var m = m16.max()

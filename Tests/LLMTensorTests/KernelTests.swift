@@ -19,6 +19,18 @@ final class KernelTests: XCTestCase {
         XCTAssertLessThanOrEqual(worst, 2, "worst error \(worst) ulp")
     }
 
+    func testMaximumEqualsScalarMaximumAtEveryLengthAndPosition() {
+        // The maximum in the 16-lane body, in the tail, first and last; all negative; -infinity (masked).
+        for n in [1, 15, 16, 17, 31, 32, 33, 100] {
+            for at in Set([0, n / 2, n - 1]) {
+                var xs = (0..<n).map { -Float($0 % 7) - 2.5 }
+                xs[at] = -0.75
+                if n > 2 { xs[(at + 1) % n] = -.infinity }
+                XCTAssertEqual(xs.withUnsafeBufferPointer { Kernels.maximum($0.baseAddress!, n) }, xs.max()!, "n \(n), at \(at)")
+            }
+        }
+    }
+
     func testSoftmaxAndSiluMulMatchScalarFormulas() {
         let n = 37  // exercises the 16-lane body and the scalar tail
         let xs = (0..<n).map { Float(sin(Double($0) * 1.3)) * 9 }
