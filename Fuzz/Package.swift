@@ -21,6 +21,7 @@ let package = Package(
         .executableTarget(name: "fuzz-scores", dependencies: [kit, "FuzzSupport"]),
         .executableTarget(name: "fuzz-task", dependencies: [kit, "FuzzSupport"]),
         .executableTarget(name: "fuzz-calibration", dependencies: [kit, "FuzzSupport"]),
+        .executableTarget(name: "fuzz-safetensors", dependencies: [kit, "FuzzSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# libFuzzer fuzzing of LLMDrop's readers of untrusted input (the package in Fuzz/).
+# libFuzzer fuzzing of LLMDrop's readers of untrusted input (the package in Fuzz/): GGUF, safetensors,
+# tokenizer metadata, plans, scores, tasks, calibration text.
 #
 #   scripts/fuzz.sh build                  build every target (release, -sanitize=fuzzer,address)
 #   scripts/fuzz.sh run [TARGET...]        each target for its fixed number of executions (`make fuzz`)
@@ -30,6 +31,7 @@ targets=(
     "scores        100000   8   4096  json.dict       no"
     "task          100000   8   8192  json.dict       no"
     "calibration    50000  12   4096  json.dict       yes"
+    "safetensors   500000  10  16384  safetensors.dict no"
 )
 
 field() { echo "$1" | awk -v n="$2" '{print $n}'; }
