@@ -102,7 +102,7 @@ struct HFConfig {
         }
         let explicitHeadDim = try c.optionalInt("head_dim")
         let headDim = explicitHeadDim ?? (family == .gemma3 ? 256 : hidden / heads)
-        guard headDim > 0, headDim % 2 == 0, explicitHeadDim != nil || family == .gemma3 || hidden % heads == 0 else {
+        guard headDim > 0, headDim <= 1 << 17, headDim % 2 == 0, explicitHeadDim != nil || family == .gemma3 || hidden % heads == 0 else {
             throw HFCheckpointError.invalidConfig(path: path, key: c.context + "head_dim", reason: "head dimension \(headDim) must be a positive even number")
         }
         self.headDim = headDim
@@ -148,7 +148,7 @@ struct HFConfig {
 
         switch family {
         case .llama, .mistral:
-            if let w = try c.optionalInt("sliding_window"), w > 0 { put("attention.sliding_window", .uint32(UInt32(w))) }
+            if let w = try c.optionalInt("sliding_window"), w > 0 { put("attention.sliding_window", .uint32(UInt32(clamping: w))) }
         case .qwen2, .qwen3:
             if try c.optionalBool("use_sliding_window") == true {
                 throw HFCheckpointError.invalidConfig(path: path, key: c.context + "use_sliding_window", reason: "sliding-window Qwen layers are not supported; use a checkpoint with use_sliding_window = false")
@@ -165,7 +165,7 @@ struct HFConfig {
             }
             if let cap = try c.optionalDouble("final_logit_softcapping"), cap > 0 { put("final_logit_softcapping", .float32(Float(cap))) }
             if let w = try c.optionalInt("sliding_window"), w > 0 {
-                put("attention.sliding_window", .uint32(UInt32(w)))
+                put("attention.sliding_window", .uint32(UInt32(clamping: w)))
                 let sliding: [Bool]
                 if let types = try c.optionalStrings("layer_types") {
                     guard types.count == layers else {

@@ -233,6 +233,21 @@ final class SafetensorsTests: XCTestCase {
         json["num_attention_heads"] = "four"
         try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: config))
         assertHFFails(d, ["num_attention_heads", "integer"])
+        // Values beyond any model are errors, never traps (a window or context beyond the model's limits
+        // reads here and is refused by ModelConfig, see HFCheckpointTests).
+        json["num_attention_heads"] = 4
+        for (key, value, word) in [("head_dim", Int64.max, "head_dim"), ("num_key_value_heads", 3, "multiple")] as [(String, Int64, String)] {
+            var j = json
+            j[key] = value
+            try JSONSerialization.data(withJSONObject: j).write(to: URL(fileURLWithPath: config))
+            assertHFFails(d, [key, word])
+        }
+        for (key, value) in [("sliding_window", Int64.max), ("max_position_embeddings", -5)] as [(String, Int64)] {
+            var j = json
+            j[key] = value
+            try JSONSerialization.data(withJSONObject: j).write(to: URL(fileURLWithPath: config))
+            XCTAssertNoThrow(try ModelSources.open(path: d), key)
+        }
         try Data("{".utf8).write(to: URL(fileURLWithPath: config))
         assertHFFails(d, ["config.json", "not valid JSON"])
     }

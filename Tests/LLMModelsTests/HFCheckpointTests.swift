@@ -154,4 +154,21 @@ final class HFCheckpointTests: XCTestCase {
         let logits = try model.forward([p.ids], logits: .all)
         XCTAssertLessThan(relativeL2(Array(logits.storage), p.logits), 1.5e-5)
     }
+    /// Config values beyond any model read into metadata and are refused by ModelConfig, naming the key.
+    func testOutlandishConfigValuesAreRefused() throws {
+        let src = try folder("mistral")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("hf-mistral-bad-\(UUID().uuidString)")
+        try FileManager.default.copyItem(at: src, to: dir)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let config = dir.appendingPathComponent("config.json")
+        let json = try XCTUnwrap(TestPaths.json(config) as? [String: Any])
+        for (key, value, word) in [("sliding_window", Int64.max, "sliding_window"), ("max_position_embeddings", -5, "context_length")] as [(String, Int64, String)] {
+            var j = json
+            j[key] = value
+            try JSONSerialization.data(withJSONObject: j).write(to: config)
+            XCTAssertThrowsError(try ModelConfig(source: ModelSources.open(path: dir.path)), key) { e in
+                XCTAssertTrue("\(e)".contains(word), "\(key): \(e)")
+            }
+        }
+    }
 }
