@@ -5,25 +5,6 @@
 // value (viridis), so a greyscale print still orders the cells.
 import Foundation
 
-/// Escaping for HTML text and attribute values.
-public enum HTMLText {
-    public static func escape(_ s: String) -> String {
-        var out = ""
-        out.reserveCapacity(s.count)
-        for c in s {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(c)
-            }
-        }
-        return out
-    }
-}
-
 /// A heat-map as inline SVG: cells coloured by value, each with its text; a missing value is a light
 /// grey cell.
 public struct SVGHeatmap: Sendable {
@@ -89,7 +70,7 @@ public struct SVGHeatmap: Sendable {
     public var height: Int { top + cellHeight * rowLabels.count + 44 }
 
     public func svg() -> String {
-        let e = HTMLText.escape
+        let e = ReportText.escape
         var s = #"<svg xmlns="http://www.w3.org/2000/svg" width="\#(width)" height="\#(height)" viewBox="0 0 \#(width) \#(height)" role="img" aria-label="\#(e(title))" font-family="sans-serif">"#
         s += #"<text x="\#(left)" y="18" font-size="14" font-weight="bold">\#(e(title))</text>"#
         for (r, label) in rowLabels.enumerated() {
@@ -127,7 +108,7 @@ public struct SVGHeatmap: Sendable {
             s += #"<rect x="\#(String(format: "%.2f", 10 + Double(i) * w))" y="0" width="\#(String(format: "%.2f", w + 0.5))" height="\#(h)" fill="\#(color(v))"/>"#
         }
         for (x, label, anchor) in [(10, low, "start"), (10 + width / 2, middle, "middle"), (10 + width, high, "end")] {
-            s += #"<text x="\#(x)" y="\#(h + 16)" font-size="11" text-anchor="\#(anchor)">\#(HTMLText.escape(label))</text>"#
+            s += #"<text x="\#(x)" y="\#(h + 16)" font-size="11" text-anchor="\#(anchor)">\#(ReportText.escape(label))</text>"#
         }
         return s + "</svg>"
     }
@@ -170,7 +151,7 @@ public enum NeedleReport {
 
     /// The whole page for one or more results of the same grid (e.g. original and dropped).
     public static func html(model: String, plan: String?, results: [(name: String, result: NeedleResult)]) -> String {
-        let e = HTMLText.escape
+        let e = ReportText.escape
         let modelName = URL(fileURLWithPath: model).lastPathComponent
         var h = """
             <!doctype html>

@@ -5,46 +5,7 @@ import LLMFormats
 import TestSupport
 import XCTest
 
-final class CLITests: XCTestCase {
-    var dir: URL!
-
-    override func setUpWithError() throws { dir = try makeTemporaryDirectory() }
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
-
-    struct Run { let status: Int32; let stdout: String; let stderr: String }
-
-    /// Runs the llm-drop binary built beside this test bundle.
-    func run(_ args: [String]) throws -> Run {
-        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("llm-drop")
-        let exe = FileManager.default.isExecutableFile(atPath: binary.path) ? binary
-            : Bundle.main.bundleURL.appendingPathComponent("llm-drop")
-        guard FileManager.default.isExecutableFile(atPath: exe.path) else { throw XCTSkip("llm-drop binary not found beside the tests (\(exe.path))") }
-        let p = Process()
-        p.executableURL = exe
-        p.arguments = args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return Run(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
-    }
-
-    func json(_ r: Run) throws -> [String: Any] {
-        XCTAssertEqual(r.status, 0, r.stderr)
-        return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], r.stdout)
-    }
-
-    /// A failure: non-zero exit, one "Error:" sentence containing `phrase`, no crash report.
-    func assertFails(_ args: [String], mentioning phrase: String, file: StaticString = #filePath, line: UInt = #line) throws {
-        let r = try run(args)
-        XCTAssertNotEqual(r.status, 0, "\(args) should fail", file: file, line: line)
-        XCTAssertLessThan(r.status, 128, "\(args) crashed (signal)", file: file, line: line)
-        XCTAssertTrue(r.stderr.contains(phrase), "\(args): stderr was \(r.stderr)", file: file, line: line)
-        XCTAssertFalse(r.stderr.contains("Fatal error") || r.stderr.contains("Stack dump"), r.stderr, file: file, line: line)
-    }
-
+final class CLITests: CLITestCase {
     func testBadInputGivesOneClearSentence() throws {
         let model = try TestPaths.smollm2()
         let notGGUF = dir.appendingPathComponent("notes.txt")

@@ -8,18 +8,7 @@ import LLMFormats
 import TestSupport
 import XCTest
 
-final class CrashSafetyTests: XCTestCase {
-    var dir: URL!
-
-    override func setUpWithError() throws { dir = try makeTemporaryDirectory() }
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
-
-    func binary() throws -> URL {
-        let exe = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("llm-drop")
-        guard FileManager.default.isExecutableFile(atPath: exe.path) else { throw XCTSkip("llm-drop binary not found beside the tests (\(exe.path))") }
-        return exe
-    }
-
+final class CrashSafetyTests: CLITestCase {
     func start(_ args: [String], shell: String? = nil) throws -> (Process, Pipe) {
         let p = Process()
         if let shell {

@@ -4,34 +4,7 @@ import Foundation
 import TestSupport
 import XCTest
 
-final class HFCLITests: XCTestCase {
-    var dir: URL!
-
-    override func setUpWithError() throws { dir = try makeTemporaryDirectory() }
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
-
-    func run(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("llm-drop")
-        let exe = FileManager.default.isExecutableFile(atPath: binary.path) ? binary : Bundle.main.bundleURL.appendingPathComponent("llm-drop")
-        guard FileManager.default.isExecutableFile(atPath: exe.path) else { throw XCTSkip("llm-drop binary not found beside the tests (\(exe.path))") }
-        let p = Process()
-        p.executableURL = exe
-        p.arguments = args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
-    }
-
-    func json(_ args: [String]) throws -> [String: Any] {
-        let r = try run(args)
-        XCTAssertEqual(r.status, 0, r.stderr)
-        return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], r.stdout)
-    }
-
+final class HFCLITests: CLITestCase {
     func fixture(_ family: String) throws -> String { try TestPaths.fixture("hf/\(family)/config.json").deletingLastPathComponent().path }
 
     func testInspectAFolderAndASafetensorsFile() throws {

@@ -4,44 +4,10 @@ import Foundation
 import TestSupport
 import XCTest
 
-final class NeedleCLITests: XCTestCase {
-    var dir: URL!
-
-    override func setUpWithError() throws { dir = try makeTemporaryDirectory() }
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
-
-    struct Run { let status: Int32; let stdout: String; let stderr: String }
-
-    /// Runs the llm-drop binary built beside this test bundle.
-    func run(_ args: [String]) throws -> Run {
-        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("llm-drop")
-        let exe = FileManager.default.isExecutableFile(atPath: binary.path) ? binary
-            : Bundle.main.bundleURL.appendingPathComponent("llm-drop")
-        guard FileManager.default.isExecutableFile(atPath: exe.path) else { throw XCTSkip("llm-drop binary not found beside the tests (\(exe.path))") }
-        let p = Process()
-        p.executableURL = exe
-        p.arguments = args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return Run(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
-    }
-
-    func json(_ r: Run) throws -> [String: Any] {
-        XCTAssertEqual(r.status, 0, r.stderr)
-        return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], r.stdout)
-    }
-
+final class NeedleCLITests: CLITestCase {
     /// A failure before any work: non-zero exit, a sentence containing `phrase`, no crash, no trial run.
-    func assertFails(_ args: [String], mentioning phrase: String, file: StaticString = #filePath, line: UInt = #line) throws {
-        let r = try run(args)
-        XCTAssertNotEqual(r.status, 0, "\(args) should fail", file: file, line: line)
-        XCTAssertLessThan(r.status, 128, "\(args) crashed (signal)", file: file, line: line)
-        XCTAssertTrue(r.stderr.contains(phrase), "\(args): stderr was \(r.stderr)", file: file, line: line)
-        XCTAssertFalse(r.stderr.contains("Fatal error") || r.stderr.contains("Stack dump"), r.stderr, file: file, line: line)
+    func assertFailsEarly(_ args: [String], mentioning phrase: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let r = try assertFails(args, mentioning: phrase, file: file, line: line)
         XCTAssertFalse(r.stderr.contains("needle original ["), "work started before the error: \(r.stderr)", file: file, line: line)
     }
 
@@ -49,22 +15,22 @@ final class NeedleCLITests: XCTestCase {
         let model = try TinyModel().write(to: dir)   // context 256
         let short = dir.appendingPathComponent("short.txt")
         try Data("Only a few words here. Then one more sentence.".utf8).write(to: short)
-        try assertFails(["needle", model, "--lengths", "128,300"], mentioning: "length 300 exceeds the model's context length of 256")
-        try assertFails(["needle", model, "--lengths", "128", "--depths", "0,120"], mentioning: "needle depth 120 is outside 0–100")
-        try assertFails(["needle", model, "--lengths", "128", "--depths=-10"], mentioning: "outside 0–100")
-        try assertFails(["needle", model, "--lengths", "200", "--haystack", short.path, "--needle", "The code is 42.", "--question", "The code is", "--answer", "42"],
+        try assertFailsEarly(["needle", model, "--lengths", "128,300"], mentioning: "length 300 exceeds the model's context length of 256")
+        try assertFailsEarly(["needle", model, "--lengths", "128", "--depths", "0,120"], mentioning: "needle depth 120 is outside 0–100")
+        try assertFailsEarly(["needle", model, "--lengths", "128", "--depths=-10"], mentioning: "outside 0–100")
+        try assertFailsEarly(["needle", model, "--lengths", "200", "--haystack", short.path, "--needle", "The code is 42.", "--question", "The code is", "--answer", "42"],
                         mentioning: "too short for length 200")
-        try assertFails(["needle", model, "--lengths", "128", "--needle", "The code is 42.", "--question", "The code is", "--answer", "43"],
+        try assertFailsEarly(["needle", model, "--lengths", "128", "--needle", "The code is 42.", "--question", "The code is", "--answer", "43"],
                         mentioning: "the answer '43' does not occur in the needle")
-        try assertFails(["needle", model, "--lengths", "128", "--needle", "The code is 42."], mentioning: "--needle, --question and --answer go together")
-        try assertFails(["needle", model, "--lengths", "1k"], mentioning: "--lengths must be numbers separated by commas")
-        try assertFails(["needle", model, "--lengths", "128", "--trials", "0"], mentioning: "--trials must be at least 1")
-        try assertFails(["needle", model, "--lengths", "128", "--baseline"], mentioning: "--baseline compares with a dropped model")
-        try assertFails(["needle", model, "--lengths", "128", "--haystack", "/no/such/file.txt"], mentioning: "haystack file '/no/such/file.txt' does not exist")
-        try assertFails(["needle", model, "--lengths", "128", "--report", "/no/such/dir/r.html"], mentioning: "does not exist")
-        try assertFails(["needle", model, "--lengths", "20"], mentioning: "too short for the instruction, needle, question and answer")
-        try assertFails(["run", model, "--needle-report", dir.appendingPathComponent("n.html").path], mentioning: "--needle-report needs --needle")
-        try assertFails(["run", model, "--needle", "--needle-depths", "150"], mentioning: "outside 0–100")
+        try assertFailsEarly(["needle", model, "--lengths", "128", "--needle", "The code is 42."], mentioning: "--needle, --question and --answer go together")
+        try assertFailsEarly(["needle", model, "--lengths", "1k"], mentioning: "--lengths must be numbers separated by commas")
+        try assertFailsEarly(["needle", model, "--lengths", "128", "--trials", "0"], mentioning: "--trials must be at least 1")
+        try assertFailsEarly(["needle", model, "--lengths", "128", "--baseline"], mentioning: "--baseline compares with a dropped model")
+        try assertFailsEarly(["needle", model, "--lengths", "128", "--haystack", "/no/such/file.txt"], mentioning: "haystack file '/no/such/file.txt' does not exist")
+        try assertFailsEarly(["needle", model, "--lengths", "128", "--report", "/no/such/dir/r.html"], mentioning: "does not exist")
+        try assertFailsEarly(["needle", model, "--lengths", "20"], mentioning: "too short for the instruction, needle, question and answer")
+        try assertFailsEarly(["run", model, "--needle-report", dir.appendingPathComponent("n.html").path], mentioning: "--needle-report needs --needle")
+        try assertFailsEarly(["run", model, "--needle", "--needle-depths", "150"], mentioning: "outside 0–100")
     }
 
     /// Original and dropped side by side from one load: every trial in the JSON, the HTML report written.

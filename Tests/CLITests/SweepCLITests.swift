@@ -5,40 +5,7 @@ import Foundation
 import TestSupport
 import XCTest
 
-final class SweepCLITests: XCTestCase {
-    var dir: URL!
-
-    override func setUpWithError() throws { dir = try makeTemporaryDirectory() }
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
-
-    struct Run { let status: Int32; let stdout: String; let stderr: String }
-
-    func run(_ args: [String]) throws -> Run {
-        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("llm-drop")
-        let exe = FileManager.default.isExecutableFile(atPath: binary.path) ? binary : Bundle.main.bundleURL.appendingPathComponent("llm-drop")
-        guard FileManager.default.isExecutableFile(atPath: exe.path) else { throw XCTSkip("llm-drop binary not found beside the tests (\(exe.path))") }
-        let p = Process()
-        p.executableURL = exe
-        p.arguments = args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        nonisolated(unsafe) var o = Data()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async { o = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        p.waitUntilExit()
-        return Run(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
-    }
-
-    func json(_ r: Run) throws -> [String: Any] {
-        XCTAssertEqual(r.status, 0, r.stderr)
-        return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], r.stdout)
-    }
-
+final class SweepCLITests: CLITestCase {
     func tinyModel(layers: Int = 4) throws -> String {
         var tiny = TinyModel()
         tiny.layers = layers
@@ -88,12 +55,9 @@ final class SweepCLITests: XCTestCase {
         XCTAssertFalse(again.stderr.contains(" s)  elapsed"), "a point was measured again: \(again.stderr)")
     }
 
-    func assertFails(_ args: [String], mentioning phrase: String, file: StaticString = #filePath, line: UInt = #line) throws {
+    func assertFailsEarly(_ args: [String], mentioning phrase: String, file: StaticString = #filePath, line: UInt = #line) throws {
         let started = Date()
-        let r = try run(args)
-        XCTAssertNotEqual(r.status, 0, "\(args) should fail", file: file, line: line)
-        XCTAssertLessThan(r.status, 128, "\(args) crashed", file: file, line: line)
-        XCTAssertTrue(r.stderr.contains(phrase), "\(args): stderr was \(r.stderr)", file: file, line: line)
+        let r = try assertFails(args, mentioning: phrase, file: file, line: line)
         XCTAssertFalse(r.stderr.contains("loaded ") || r.stderr.contains("calibration:"), "work started before the error: \(r.stderr)", file: file, line: line)
         XCTAssertLessThan(Date().timeIntervalSince(started), 10, file: file, line: line)
     }
@@ -101,16 +65,16 @@ final class SweepCLITests: XCTestCase {
     func testBadInputIsOneSentenceBeforeAnyWork() throws {
         let model = try tinyModel()
         let report = dir.appendingPathComponent("r.html").path
-        try assertFails(["sweep", model, "--counts", "0:4", "--report", report],
+        try assertFailsEarly(["sweep", model, "--counts", "0:4", "--report", report],
                         mentioning: "--counts goes up to 4, but the model has 4 attention modules left to drop and at least one must stay; use counts up to 3")
-        try assertFails(["sweep", model, "--metric", "cosine,euclid", "--report", report], mentioning: "unknown metric 'euclid'; choose from cosine, angular, relative-norm, kl")
-        try assertFails(["sweep", model, "--targets", "attention,heads", "--report", report], mentioning: "unknown target 'heads'; choose from attention, mlp, block, joint")
-        try assertFails(["sweep", model, "--report", "/no/such/folder/r.html"], mentioning: "the folder '/no/such/folder' does not exist")
-        try assertFails(["sweep", model, "--report", dir.path], mentioning: "is a folder")
-        try assertFails(["sweep", model, "--counts", "0:x", "--report", report], mentioning: "is not start:end:step")
-        try assertFails(["sweep", model, "--counts", "0:2", "--iterative", "--scores", "s.json", "--report", report], mentioning: "--iterative re-scores")
-        try assertFails(["drop", model, "--target", "attention", "--count", "1", "--metric", "euclid", "--calibration", "self"], mentioning: "euclid")
-        try assertFails(["run", model, "--report", "/no/such/folder/r.html"], mentioning: "does not exist")
+        try assertFailsEarly(["sweep", model, "--metric", "cosine,euclid", "--report", report], mentioning: "unknown metric 'euclid'; choose from cosine, angular, relative-norm, kl")
+        try assertFailsEarly(["sweep", model, "--targets", "attention,heads", "--report", report], mentioning: "unknown target 'heads'; choose from attention, mlp, block, joint")
+        try assertFailsEarly(["sweep", model, "--report", "/no/such/folder/r.html"], mentioning: "the folder '/no/such/folder' does not exist")
+        try assertFailsEarly(["sweep", model, "--report", dir.path], mentioning: "is a folder")
+        try assertFailsEarly(["sweep", model, "--counts", "0:x", "--report", report], mentioning: "is not start:end:step")
+        try assertFailsEarly(["sweep", model, "--counts", "0:2", "--iterative", "--scores", "s.json", "--report", report], mentioning: "--iterative re-scores")
+        try assertFailsEarly(["drop", model, "--target", "attention", "--count", "1", "--metric", "euclid", "--calibration", "self"], mentioning: "euclid")
+        try assertFailsEarly(["run", model, "--report", "/no/such/folder/r.html"], mentioning: "does not exist")
         XCTAssertFalse(FileManager.default.fileExists(atPath: report))
     }
 

@@ -12,14 +12,9 @@ final class SimilarityReferenceTests: XCTestCase {
     static let model = Result { try LanguageModel(path: TestPaths.smollm2(), options: LoadOptions(threads: 2)) }
     nonisolated(unsafe) static var cachedScores: SimilarityScores?
 
-    /// The reference construction: documents mode, the first 32 texts of c4_demo.json, 128 tokens.
     func scores() throws -> SimilarityScores {
         if let s = Self.cachedScores { return s }
-        let model = try Self.model.get()
-        let docs = try TextCorpus.documents(at: TestPaths.fixture("data/c4_demo.json").path)
-        let set = try CalibrationSet.fromDocuments(docs, tokenizer: model.tokenizer, samples: 32, length: 128,
-                                                   sampling: .documents, source: "c4_demo.json")
-        let s = try RedundancyScorer(model: model).score(set)
+        let s = try referenceCalibrationScores(Self.model.get())
         Self.cachedScores = s
         return s
     }
