@@ -143,6 +143,12 @@ public struct GGUFWriter {
         try addTensor(source)
     }
 
+    /// Replaces the tensors by others of the same names (e.g. re-encoded by `convertTensors`).
+    mutating func replaceTensors(_ new: [GGUFTensorSource]) {
+        precondition(new.map(\.name) == tensors.map(\.name))
+        tensors = new
+    }
+
     private func checkSize(_ source: GGUFTensorSource, _ actual: Int) throws {
         guard actual == source.byteCount else {
             throw GGUFError.tensorDataSize(tensor: source.name, expected: source.byteCount, actual: actual)

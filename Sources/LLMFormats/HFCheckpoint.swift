@@ -223,13 +223,34 @@ public final class HFCheckpoint: ModelSource, @unchecked Sendable {
         }
     }
 
+    /// Foundation's JSON parser (Linux) drops a U+FEFF at the start of a string — Gemma's vocabulary has
+    /// "\u{FEFF}#" beside "#" — but keeps the escaped form: every raw U+FEFF inside the text is escaped
+    /// (one at the very start of the file, a byte-order mark, is dropped).
+    static func escapingBOMs(_ data: Data) -> Data {
+        let bom: [UInt8] = [0xEF, 0xBB, 0xBF]
+        guard data.count >= 3, data.firstRange(of: Data(bom)) != nil else { return data }
+        var out = Data(capacity: data.count + 64)
+        var i = data.startIndex
+        if data.starts(with: bom) { i += 3 }
+        while i < data.endIndex {
+            if data[i] == 0xEF, i + 2 < data.endIndex, data[i + 1] == 0xBB, data[i + 2] == 0xBF {
+                out.append(contentsOf: Array(#"\ufeff"#.utf8))
+                i += 3
+            } else {
+                out.append(data[i])
+                i += 1
+            }
+        }
+        return out
+    }
+
     static func readJSON(_ path: String) throws -> [String: Any] {
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw HFCheckpointError.invalidJSON(path: path, reason: "it cannot be read (\(error.localizedDescription))")
         }
         let json: Any
-        do { json = try JSONSerialization.jsonObject(with: data) } catch {
+        do { json = try JSONSerialization.jsonObject(with: escapingBOMs(data)) } catch {
             throw HFCheckpointError.invalidJSON(path: path, reason: JSONErrors.parseDetail(error))
         }
         guard let o = json as? [String: Any] else { throw HFCheckpointError.invalidJSON(path: path, reason: "the top level is not an object") }

@@ -66,6 +66,9 @@ struct HFConfig {
     let vocabSize: Int
     /// Llama 3 RoPE frequency factors (llama.cpp's `rope_freqs.weight`), when the config asks for them.
     let ropeFactors: [Float]?
+    /// Sublayers an LLM-Drop folder says are dropped (`drop_attn_list` / `drop_mlp_list`), per layer.
+    let dropAttention: [Bool]
+    let dropMLP: [Bool]
     /// GGUF metadata in writing order (architecture keys only; tokenizer keys are added separately).
     let metadata: [(String, GGUFValue)]
 
@@ -120,10 +123,21 @@ struct HFConfig {
         put("context_length", .uint32(UInt32(clamping: try c.optionalInt("max_position_embeddings") ?? defaultContext)))
         put("embedding_length", .uint32(UInt32(hidden)))
         put("block_count", .uint32(UInt32(layers)))
-        put("feed_forward_length", .uint32(UInt32(ffn)))
-        put("attention.head_count", .uint32(UInt32(heads)))
-        put("attention.head_count_kv", .uint32(UInt32(kvHeads)))
-        if explicitHeadDim != nil || family == .gemma3 {
+        dropAttention = try Self.dropList(c, "drop_attn_list", layers: layers)
+        dropMLP = try Self.dropList(c, "drop_mlp_list", layers: layers)
+        let sublayersDropped = dropAttention.contains(true) || dropMLP.contains(true)
+        if sublayersDropped {
+            // Per-layer sizes, 0 where LLM-Drop's config says a sublayer is gone (as LLMDrop's pruned GGUFs have).
+            func perLayer(_ v: Int, _ gone: [Bool]) -> GGUFValue { .array(elementType: .int32, gone.map { .int32($0 ? 0 : Int32(v)) }) }
+            put("feed_forward_length", perLayer(ffn, dropMLP))
+            put("attention.head_count", perLayer(heads, dropAttention))
+            put("attention.head_count_kv", perLayer(kvHeads, dropAttention))
+        } else {
+            put("feed_forward_length", .uint32(UInt32(ffn)))
+            put("attention.head_count", .uint32(UInt32(heads)))
+            put("attention.head_count_kv", .uint32(UInt32(kvHeads)))
+        }
+        if explicitHeadDim != nil || family == .gemma3 || sublayersDropped {
             put("attention.key_length", .uint32(UInt32(headDim)))
             put("attention.value_length", .uint32(UInt32(headDim)))
         }
@@ -191,6 +205,24 @@ struct HFConfig {
             }
         }
         metadata = m
+    }
+
+    /// LLM-Drop's `drop_attn_list` / `drop_mlp_list`: one boolean per layer (true = dropped), or layer indices.
+    static func dropList(_ c: JSONFields, _ key: String, layers: Int) throws -> [Bool] {
+        var out = [Bool](repeating: false, count: layers)
+        guard let v = c.object[key], !(v is NSNull) else { return out }
+        let bad = { (r: String) in HFCheckpointError.invalidConfig(path: c.path, key: c.context + key, reason: r) }
+        guard let list = v as? [Any] else { throw bad("expected a list of booleans (one per layer) or of layer indices") }
+        if list.isEmpty { return out }
+        if list.allSatisfy({ ($0 as? NSNumber).map { String(cString: $0.objCType) == "c" } ?? false }) {
+            guard list.count == layers else { throw bad("has \(list.count) booleans for \(layers) layers") }
+            return list.map { ($0 as! NSNumber).boolValue }
+        }
+        for item in list {
+            guard let i = SafetensorsFile.integer(item), (0..<layers).contains(i) else { throw bad("\(item) is not a layer index in 0..<\(layers)") }
+            out[i] = true
+        }
+        return out
     }
 
     /// One RoPE parameter set and where it came from (for messages).
@@ -276,40 +308,79 @@ struct HFConfig {
             return isMultimodal ? .skipped : .unknown   // a multimodal checkpoint's vision tower and projector
         }
         let rest = hf.dropFirst(prefix.count)
-        let norm: HFTransform = family.normShift != 0 ? .addToF32(family.normShift) : .none
         switch rest {
         case "embed_tokens.weight": return .gguf("token_embd.weight", .none)
-        case "norm.weight": return .gguf("output_norm.weight", norm)
+        case "norm.weight": return .gguf("output_norm.weight", transform(.norm))
         default: break
         }
         let parts = rest.split(separator: ".", maxSplits: 2)
         guard parts.count == 3, parts[0] == "layers", let l = Int(parts[1]), (0..<layers).contains(l), String(l) == parts[1] else {
             return .unknown
         }
-        let qk: (Int) -> HFTransform = { family.permutesQK ? .permuteRows(heads: $0) : .none }
-        let name: String
-        var transform = HFTransform.none
-        switch (String(parts[2]), family) {
-        case ("input_layernorm.weight", _): name = "attn_norm.weight"; transform = norm
-        case ("self_attn.q_proj.weight", _): name = "attn_q.weight"; transform = qk(heads)
-        case ("self_attn.q_proj.bias", _): name = "attn_q.bias"; transform = qk(heads)
-        case ("self_attn.k_proj.weight", _): name = "attn_k.weight"; transform = qk(kvHeads)
-        case ("self_attn.k_proj.bias", _): name = "attn_k.bias"; transform = qk(kvHeads)
-        case ("self_attn.v_proj.weight", _): name = "attn_v.weight"
-        case ("self_attn.v_proj.bias", _): name = "attn_v.bias"
-        case ("self_attn.o_proj.weight", _): name = "attn_output.weight"
-        case ("self_attn.q_norm.weight", .qwen3), ("self_attn.q_norm.weight", .gemma3): name = "attn_q_norm.weight"; transform = norm
-        case ("self_attn.k_norm.weight", .qwen3), ("self_attn.k_norm.weight", .gemma3): name = "attn_k_norm.weight"; transform = norm
-        case ("post_attention_layernorm.weight", .gemma3): name = "post_attention_norm.weight"; transform = norm
-        case ("post_attention_layernorm.weight", _): name = "ffn_norm.weight"
-        case ("pre_feedforward_layernorm.weight", .gemma3): name = "ffn_norm.weight"; transform = norm
-        case ("post_feedforward_layernorm.weight", .gemma3): name = "post_ffw_norm.weight"; transform = norm
-        case ("mlp.gate_proj.weight", _): name = "ffn_gate.weight"
-        case ("mlp.up_proj.weight", _): name = "ffn_up.weight"
-        case ("mlp.down_proj.weight", _): name = "ffn_down.weight"
-        default: return .unknown
+        guard let entry = tableEntry({ $0.hf == parts[2] }) else { return .unknown }
+        // An LLM-Drop folder's dropped sublayer: its weights may be absent; any present are not used.
+        if (entry.sublayer == "attention" && dropAttention[l]) || (entry.sublayer == "mlp" && dropMLP[l]) { return .skipped }
+        return .gguf("blk.\(l).\(entry.gguf)", transform(entry.kind))
+    }
+
+    /// The table entry that matches in this family: one limited to the family first, else a general one.
+    func tableEntry(_ match: ((hf: String, gguf: String, only: HFFamily?, kind: LayerTensorKind, sublayer: String?)) -> Bool)
+        -> (hf: String, gguf: String, only: HFFamily?, kind: LayerTensorKind, sublayer: String?)? {
+        Self.layerTable.first { $0.only == family && match($0) } ?? Self.layerTable.first { $0.only == nil && match($0) }
+    }
+
+    /// What a table entry's bytes need in this family.
+    func transform(_ kind: LayerTensorKind) -> HFTransform {
+        switch kind {
+        case .plain: return .none
+        case .norm: return family.normShift != 0 ? .addToF32(family.normShift) : .none
+        case .query: return family.permutesQK ? .permuteRows(heads: heads) : .none
+        case .key: return family.permutesQK ? .permuteRows(heads: kvHeads) : .none
         }
-        return .gguf("blk.\(l).\(name)", transform)
+    }
+
+    enum LayerTensorKind { case plain, norm, query, key }
+
+    /// The per-layer name table, both ways (after llama.cpp's tensor_mapping.py): the checkpoint's name
+    /// under `model.layers.N.`, the GGUF name under `blk.N.`, the family it is limited to (the first entry
+    /// that fits wins), what the bytes need, and the sublayer it belongs to (nil: `attention` or `mlp`
+    /// strings as LLMModels' TensorRole classifies them).
+    static let layerTable: [(hf: String, gguf: String, only: HFFamily?, kind: LayerTensorKind, sublayer: String?)] = [
+        ("input_layernorm.weight", "attn_norm.weight", nil, .norm, "attention"),
+        ("self_attn.q_proj.weight", "attn_q.weight", nil, .query, "attention"),
+        ("self_attn.q_proj.bias", "attn_q.bias", nil, .query, "attention"),
+        ("self_attn.k_proj.weight", "attn_k.weight", nil, .key, "attention"),
+        ("self_attn.k_proj.bias", "attn_k.bias", nil, .key, "attention"),
+        ("self_attn.v_proj.weight", "attn_v.weight", nil, .plain, "attention"),
+        ("self_attn.v_proj.bias", "attn_v.bias", nil, .plain, "attention"),
+        ("self_attn.o_proj.weight", "attn_output.weight", nil, .plain, "attention"),
+        ("self_attn.q_norm.weight", "attn_q_norm.weight", .qwen3, .norm, "attention"),
+        ("self_attn.k_norm.weight", "attn_k_norm.weight", .qwen3, .norm, "attention"),
+        ("self_attn.q_norm.weight", "attn_q_norm.weight", .gemma3, .norm, "attention"),
+        ("self_attn.k_norm.weight", "attn_k_norm.weight", .gemma3, .norm, "attention"),
+        ("post_attention_layernorm.weight", "post_attention_norm.weight", .gemma3, .norm, "attention"),
+        ("post_attention_layernorm.weight", "ffn_norm.weight", nil, .plain, "mlp"),
+        ("pre_feedforward_layernorm.weight", "ffn_norm.weight", .gemma3, .norm, "mlp"),
+        ("post_feedforward_layernorm.weight", "post_ffw_norm.weight", .gemma3, .norm, "mlp"),
+        ("mlp.gate_proj.weight", "ffn_gate.weight", nil, .plain, "mlp"),
+        ("mlp.up_proj.weight", "ffn_up.weight", nil, .plain, "mlp"),
+        ("mlp.down_proj.weight", "ffn_down.weight", nil, .plain, "mlp"),
+    ]
+
+    /// The checkpoint name and transform of a GGUF tensor name in this family (the inverse of `mapping`).
+    func checkpointName(_ gguf: String) -> (name: String, transform: HFTransform)? {
+        let prefix = tensorPrefixes[0]
+        let norm = transform(.norm)
+        switch gguf {
+        case "token_embd.weight": return (prefix + "embed_tokens.weight", .none)
+        case "output_norm.weight": return (prefix + "norm.weight", norm)
+        case "output.weight": return ("lm_head.weight", .none)
+        default: break
+        }
+        let parts = gguf.split(separator: ".", maxSplits: 2)
+        guard parts.count == 3, parts[0] == "blk", let l = Int(parts[1]) else { return nil }
+        guard let entry = tableEntry({ $0.gguf == parts[2] }) else { return nil }
+        return ("\(prefix)layers.\(l).\(entry.hf)", transform(entry.kind))
     }
 }
 
