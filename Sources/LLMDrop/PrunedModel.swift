@@ -11,10 +11,15 @@
 //     attn_norm kept, a zero attn_output, no q/k/v). A dropped MLP is never width 0 (llama.cpp would
 //     then skip the whole block) but a 32-wide FFN of zeros, marked in `llmdrop.dropped_mlp` so LLMDrop
 //     skips it.
-// Tokenizer and all other metadata are kept; the plan is recorded under `llmdrop.*`.
+// Tokenizer and all other metadata are kept; the plan is recorded under `llmdrop.*`. `type` re-encodes the
+// tensors as llama.cpp's converter would (GGUFConvert).
+// `writeHF` writes the same removals as a Hugging Face checkpoint folder (LLMFormats' HFExport): whole
+// blocks dropped → the stock architecture with fewer layers; sublayers dropped → their weights absent and
+// `drop_attn_list` / `drop_mlp_list` in config.json (LLM-Drop's layout).
 import Foundation
 import LLMFormats
 import LLMModels
+import LLMTensor
 
 public enum PrunedModelError: Error, Equatable, CustomStringConvertible {
     case outputIsInput(String)
@@ -56,10 +61,59 @@ public enum PrunedModel {
         }
     }
 
-    /// Writes `source` minus the removals of `plan` (indices of the source's layers) to `output`,
-    /// atomically. `record` is stored in the metadata as JSON.
+    /// The output formats of a pruned model.
+    public enum Format: String, Sendable, CaseIterable {
+        case gguf, hf
+
+        /// `explicit`, else inferred from the path: a `.gguf` name is a GGUF, an existing folder or a path
+        /// ending in `/` a checkpoint folder, anything else a GGUF (the default).
+        public static func of(_ path: String, explicit: Format?) -> Format {
+            if let explicit { return explicit }
+            if path.lowercased().hasSuffix(".gguf") { return .gguf }
+            var isDir: ObjCBool = false
+            if path.hasSuffix("/") || (FileManager.default.fileExists(atPath: path, isDirectory: &isDir) && isDir.boolValue) { return .hf }
+            return .gguf
+        }
+    }
+
+    /// Checks an output before any work, for its format: a GGUF as `validateOutput`; a folder apart from
+    /// the input, in an existing folder, and not an existing file.
+    public static func validateOutput(_ output: String, source: String, format: Format) throws {
+        guard format == .hf else { return try validateOutput(output, source: source) }
+        try OutputFolderError.checkApart(output: output, input: source)
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: output, isDirectory: &isDir), !isDir.boolValue {
+            throw OutputFolderError.notAFolder(path: output)
+        }
+        var trimmed = output
+        while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed.removeLast() }
+        let dir = URL(fileURLWithPath: trimmed).standardizedFileURL.deletingLastPathComponent().path
+        guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
+            throw PrunedModelError.missingFolder(dir)
+        }
+    }
+
+    /// Writes `source` minus the removals of `plan` as a Hugging Face checkpoint folder at `output`
+    /// (atomically), in `type` (F32, F16, BF16; nil: each tensor as stored, quantised ones F32).
     @discardableResult
-    public static func write(source: any ModelSource, plan: LayerPlan, record: DropPlan, to output: String) throws -> PrunedModelSummary {
+    public static func writeHF(source: any ModelSource, plan: LayerPlan, to output: String, type: GGMLType? = nil,
+                               progress: ((Int, Int) -> Void)? = nil) throws -> PrunedModelSummary {
+        let config = try ModelConfig(source: source)
+        guard plan.layerCount == config.layerCount else {
+            throw ModelError.invalidPlan("it describes \(plan.layerCount) layers but the model has \(config.layerCount)")
+        }
+        let keep = try config.filePlan(source).intersected(with: plan)
+        guard keep.attention.contains(true) || keep.mlp.contains(true) else { throw PrunedModelError.nothingKept }
+        let s = try HFExport.write(source: source, to: output, keepAttention: keep.attention, keepMLP: keep.mlp, type: type, progress: progress)
+        return PrunedModelSummary(architecture: s.architecture, layers: s.layers, tensors: s.tensors, bytes: s.bytes,
+                                  runsInLlamaCpp: false)
+    }
+
+    /// Writes `source` minus the removals of `plan` (indices of the source's layers) to `output`,
+    /// atomically. `record` is stored in the metadata as JSON. `type`: re-encode the tensors (nil: as stored).
+    @discardableResult
+    public static func write(source: any ModelSource, plan: LayerPlan, record: DropPlan, to output: String,
+                             type: GGMLType? = nil) throws -> PrunedModelSummary {
         try validateOutput(output, source: source.path)
         let config = try ModelConfig(source: source)
         guard plan.layerCount == config.layerCount else {
@@ -168,6 +222,7 @@ public enum PrunedModel {
                 try w.addTensor(name: TensorRole.ffnDown(new).ggufName, shape: [F, D], floats: Array(repeating: 0, count: F * D))
             }
         }
+        if let type { try w.convertTensors(to: type) }
         try w.write(to: output)
         let size = (try? FileManager.default.attributesOfItem(atPath: output))?[.size] as? Int ?? 0
         return PrunedModelSummary(architecture: newPrefix, layers: kept.count, tensors: w.tensors.count, bytes: size,

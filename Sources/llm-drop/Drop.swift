@@ -35,8 +35,11 @@ struct Drop: ParsableCommand {
     @Option(help: "Use scores saved by `llm-drop score --output` instead of scoring again.")
     var scores: String?
 
-    @Option(help: "Write the pruned model (GGUF) here.")
+    @Option(help: "Write the pruned model here: a GGUF file, or a Hugging Face checkpoint folder (see --format).")
     var output: String?
+
+    @Option(help: "Format of --output: gguf (default; also inferred from a .gguf name) or hf (a checkpoint folder: blocks dropped → the stock architecture with fewer layers; sublayers dropped → drop_attn_list / drop_mlp_list, LLM-Drop's layout; inferred for an existing folder or a path ending in /).")
+    var format: PrunedModel.Format?
 
     @Option(help: "Write the drop plan (JSON) here.")
     var planOut: String?
@@ -55,7 +58,8 @@ struct Drop: ParsableCommand {
         }
         if scores != nil && calibrationOptions.calibration != nil { throw ValidationError("pass either --scores or --calibration, not both") }
         if scores == nil && calibrationOptions.calibration == nil { throw ValidationError("pass --calibration FILE (or self) to score the model, or --scores FILE") }
-        if let output { try PrunedModel.validateOutput(output, source: modelOptions.model) }
+        if format != nil && output == nil { throw ValidationError("--format says how to write --output; pass --output too") }
+        if let output { try PrunedModel.validateOutput(output, source: modelOptions.model, format: PrunedModel.Format.of(output, explicit: format)) }
         if let planOut { try PrunedModel.validateOutput(planOut, source: modelOptions.model) }
     }
 
@@ -97,7 +101,7 @@ struct Drop: ParsableCommand {
 
         let record = DropPlan(plan, target: target.rawValue, method: method, model: modelOptions.model, scores: recorded,
                               metric: metric == .cosine ? nil : metric.rawValue)
-        let summary = try writeDropOutputs(record, plan: plan, model: model, output: output, planOut: planOut)
+        let summary = try writeDropOutputs(record, plan: plan, model: model, output: output, planOut: planOut, format: format)
         let kvBefore = model.config.kvCacheBytesPerToken(plan: base)
         let kvAfter = model.config.kvCacheBytesPerToken(plan: plan)
         if outputOptions.json {
@@ -108,7 +112,8 @@ struct Drop: ParsableCommand {
             ]
             if let recorded { json["scores"] = recorded.mapValues { $0.map { $0 as Any? ?? NSNull() } } }
             if let summary, let output {
-                json["output"] = ["path": output, "architecture": summary.architecture, "layers": summary.layers, "bytes": summary.bytes,
+                json["output"] = ["path": output, "format": PrunedModel.Format.of(output, explicit: format).rawValue,
+                                  "architecture": summary.architecture, "layers": summary.layers, "bytes": summary.bytes,
                                   "runs_in_llama_cpp": summary.runsInLlamaCpp] as [String: Any]
             }
             try printJSON(json)
@@ -120,7 +125,9 @@ struct Drop: ParsableCommand {
             print("KV cache per token \(Format.bytes(kvBefore)) → \(Format.bytes(kvAfter))")
             if let summary, let output {
                 print("wrote              \(output) (\(summary.architecture), \(summary.layers) layers, \(Format.bytes(summary.bytes)))")
-                if !summary.runsInLlamaCpp {
+                if PrunedModel.Format.of(output, explicit: format) == .hf {
+                    print("llama.cpp          convert it first: llm-drop convert \(output) --to gguf --output OUT.gguf")
+                } else if !summary.runsInLlamaCpp {
                     print("llama.cpp          will not run this file: \(PrunedModel.llamaCppSupport(architecture: model.config.architecture, plan: plan).reason)")
                 }
             }
@@ -152,10 +159,17 @@ func logStep(_ step: Int, _ module: Module, _ similarity: Double) {
     Log.info(String(format: "step %d: drop %@ %d (similarity %.4f)", step, module.kind.rawValue, module.layer, similarity))
 }
 
-/// Writes the plan (`planOut`) and the pruned model (`output`) where asked.
-func writeDropOutputs(_ record: DropPlan, plan: LayerPlan, model: LanguageModel, output: String?, planOut: String?) throws -> PrunedModelSummary? {
+/// Writes the plan (`planOut`) and the pruned model (`output`, as a GGUF or a checkpoint folder) where asked.
+func writeDropOutputs(_ record: DropPlan, plan: LayerPlan, model: LanguageModel, output: String?, planOut: String?,
+                      format: PrunedModel.Format? = nil) throws -> PrunedModelSummary? {
     if let planOut { try record.write(to: planOut) }
     guard let output else { return nil }
     Log.info("writing \(output)")
+    if PrunedModel.Format.of(output, explicit: format) == .hf {
+        let bar = ProgressBar("writing \(output)", total: 100)
+        return try PrunedModel.writeHF(source: model.source, plan: plan, to: output) { done, total in bar.update(done * 100 / max(total, 1)) }
+    }
     return try PrunedModel.write(source: model.source, plan: plan, record: record, to: output)
 }
+
+extension PrunedModel.Format: ExpressibleByArgument {}
