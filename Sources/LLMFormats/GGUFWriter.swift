@@ -20,9 +20,9 @@ public struct GGUFTensorSource {
     public let byteCount: Int
     let withBytes: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void
 
-    /// `withBytes` must call its argument once with exactly `byteCount` bytes, valid during that call
-    /// (like `Array.withUnsafeBytes`); the writer calls it only while writing this tensor, so the source
-    /// can map, read or compute the bytes lazily. Throws when the name or shape is invalid.
+    /// `withBytes` must call its argument with exactly `byteCount` bytes in all — once, or several times
+    /// with consecutive pieces — each valid during its call (like `Array.withUnsafeBytes`); the writer calls
+    /// it only while writing this tensor, so the source can map, read or compute the bytes lazily. Throws when the name or shape is invalid.
     public init(
         name: String, type: GGMLType, shape: [Int],
         withBytes: @escaping ((UnsafeRawBufferPointer) throws -> Void) throws -> Void
@@ -195,10 +195,10 @@ public struct GGUFWriter {
             try header.bytes.withUnsafeBytes { try file.write($0) }
             let zeros = [UInt8](repeating: 0, count: alignment)
             for t in tensors {
-                // The source must hand over exactly `byteCount` bytes, once.
+                // The source must hand over exactly `byteCount` bytes, in one piece or in consecutive pieces.
                 var written = 0
                 try t.withBytes { data in
-                    guard written + data.count == t.byteCount else {
+                    guard written + data.count <= t.byteCount else {
                         throw GGUFError.tensorDataSize(tensor: t.name, expected: t.byteCount, actual: written + data.count)
                     }
                     try file.write(data)
