@@ -251,6 +251,14 @@ private struct Page {
             let n = baseline?.tasks[path]?.n
             h += figure(t, "Zero-shot accuracy on \(e(taskName(path)))\(n.map { " (\($0) items)" } ?? ""), error bars ± one standard error.")
         }
+        if let g = r.settings.needle {
+            var n = SVGChart(title: "Pass-key retrieval", xLabel: "modules dropped (count)", yLabel: "keys retrieved (%)",
+                             series: series { $0.needle.map { 100 * $0.accuracy } })
+            n.xTicks = countTicks
+            n.yInclude = [0, 100]
+            let lengths = baseline?.needle?.lengths ?? g.lengths
+            h += figure(n, "Long-context retrieval (llm-drop needle): a 5-digit pass key hidden in filler at depths \(g.depths.map { num($0) + " %" }.joined(separator: ", ")) of prompts of \(lengths.map(String.init).joined(separator: ", ")) tokens, \(g.trials) trial\(g.trials == 1 ? "" : "s") per cell, greedy, exact match. Perplexity can stay flat while this falls.")
+        }
         h += "</div>\n"
     }
 
@@ -403,6 +411,7 @@ private struct Page {
         h += "<h2>Every point</h2>\n<details open><summary>\(r.points.count) grid points</summary>\n<table><tr><th class=\"l\">metric</th><th class=\"l\">target</th><th>count</th><th class=\"l\">dropped layers</th>"
         h += "<th>perplexity ×</th><th>KL (nats)</th><th>top-1</th>"
         for path in r.settings.tasks { h += "<th>\(e(taskName(path))) acc</th>" }
+        if r.settings.needle != nil { h += "<th>pass key</th>" }
         h += "<th>KV cache / token</th><th>GFLOPs / token</th><th>weights / token</th><th>s</th></tr>\n"
         for p in r.points {
             h += "<tr><td class=\"l\">\(p.metric.rawValue)</td><td class=\"l\">\(p.target.rawValue)</td><td>\(p.count)</td><td class=\"l\">\(e(planText(p)))</td>"
@@ -410,6 +419,7 @@ private struct Page {
             for path in r.settings.tasks {
                 h += "<td>" + (p.tasks[path].map { t in "\(num(t.acc)) ± \(t.accStderr.map { num($0, 2) } ?? "–")" } ?? "–") + "</td>"
             }
+            if r.settings.needle != nil { h += "<td>" + (p.needle.map { "\($0.correct)/\($0.total)" } ?? "–") + "</td>" }
             h += "<td>\(bytes(p.cost.kvCacheBytesPerToken))</td><td>\(num(p.cost.flopsPerToken / 1e9, 4))</td><td>\(bytes(p.cost.weightBytesPerToken))</td>"
             h += "<td>\(String(format: "%.1f", p.seconds))</td></tr>\n"
         }

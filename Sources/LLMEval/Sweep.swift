@@ -285,7 +285,9 @@ public final class SweepRunner {
             }
         }
         var measured: [String: SweepPoint] = [:]
-        for p in result.points where p.tasks.count == settings.tasks.count { measured[p.planKey] = measured[p.planKey] ?? p }
+        for p in result.points where p.tasks.count == settings.tasks.count && (p.needle != nil) == (settings.needle != nil) {
+            measured[p.planKey] = measured[p.planKey] ?? p
+        }
         var points: [SweepPoint] = []
         var pending = Set(grid.map { Self.planKey($0.3) }).subtracting(measured.keys)
         let saved = grid.filter { g in result.point(metric: g.0, target: g.1, count: g.2).map { $0.planKey == Self.planKey(g.3) } ?? false }.count
@@ -304,9 +306,10 @@ public final class SweepRunner {
                 let divergence = try DivergenceEvaluator(original: model, dropped: dropped).evaluate(windows: w, reference: reference)
                 var taskResults: [String: TaskResult] = [:]
                 for task in tasks { taskResults[task.path] = try TaskEvaluator(model: dropped).evaluate(task).result }
+                let needle = try settings.needle.map { SweepNeedle(try NeedleEvaluator.evaluate(model: dropped, grid: $0)) }
                 seconds = (clock.now - t0) / .seconds(1)
                 timings.evaluation += seconds
-                point = SweepPoint(metric: metric, target: t, count: k, plan: plan, divergence: divergence, tasks: taskResults,
+                point = SweepPoint(metric: metric, target: t, count: k, plan: plan, divergence: divergence, tasks: taskResults, needle: needle,
                                    cost: PlanCost.of(config: model.config, source: model.source, plan: dropped.plan, context: settings.costContext),
                                    seconds: seconds)
                 measured[key] = point

@@ -25,6 +25,8 @@ public struct SweepSettings: Sendable, Codable, Equatable {
     public var heldOutArguments: [String]
     public var tasks: [String]
     public var taskLimit: Int?
+    /// Pass-key retrieval grid measured at every point (`--needle`; nil: not measured).
+    public var needle: NeedleGrid?
     /// Counts at which speed is measured (empty: not measured), and the `bench` options used.
     public var speedCounts: [Int]
     public var speedArguments: [String]
@@ -36,7 +38,7 @@ public struct SweepSettings: Sendable, Codable, Equatable {
     public var command: String
 
     enum CodingKeys: String, CodingKey {
-        case targets, counts, metrics, iterative, residual, calibration, tasks, command
+        case targets, counts, metrics, iterative, residual, calibration, tasks, command, needle
         case calibrationArguments = "calibration_arguments", klSamples = "kl_samples", heldOut = "held_out"
         case heldOutArguments = "held_out_arguments", taskLimit = "task_limit", speedCounts = "speed_counts"
         case speedArguments = "speed_arguments", costContext = "cost_context", scoresFile = "scores_file"
@@ -44,7 +46,7 @@ public struct SweepSettings: Sendable, Codable, Equatable {
 
     public init(targets: [DropTarget], counts: [Int], metrics: [ImportanceMetric], iterative: Bool = false, residual: Bool = true,
                 calibration: String, calibrationArguments: [String], klSamples: Int? = nil, heldOut: String, heldOutArguments: [String],
-                tasks: [String] = [], taskLimit: Int? = nil, speedCounts: [Int] = [], speedArguments: [String] = [],
+                tasks: [String] = [], taskLimit: Int? = nil, needle: NeedleGrid? = nil, speedCounts: [Int] = [], speedArguments: [String] = [],
                 costContext: Int, scoresFile: String? = nil, command: String = "") {
         self.targets = targets
         self.counts = counts
@@ -58,6 +60,7 @@ public struct SweepSettings: Sendable, Codable, Equatable {
         self.heldOutArguments = heldOutArguments
         self.tasks = tasks
         self.taskLimit = taskLimit
+        self.needle = needle
         self.speedCounts = speedCounts
         self.speedArguments = speedArguments
         self.costContext = costContext
@@ -65,10 +68,13 @@ public struct SweepSettings: Sendable, Codable, Equatable {
         self.command = command
     }
 
-    /// What a grid point's measurements depend on besides the model: the held-out text and the tasks
-    /// (not the calibration, the metric or the counts — a plan measures the same however it was chosen).
+    /// What a grid point's measurements depend on besides the model: the held-out text, the tasks and
+    /// the needle grid (not the calibration, the metric or the counts — a plan measures the same however
+    /// it was chosen).
     var measurementDefining: String {
-        [heldOutArguments.joined(separator: " "), tasks.joined(separator: ","), "limit=\(taskLimit.map(String.init) ?? "all")"].joined(separator: "|")
+        var parts = [heldOutArguments.joined(separator: " "), tasks.joined(separator: ","), "limit=\(taskLimit.map(String.init) ?? "all")"]
+        if let g = needle { parts.append("needle=\(g.lengths)\(g.depths)\(g.trials)/\(g.seed)") }
+        return parts.joined(separator: "|")
     }
 
     /// What a metric's scores and drop orders depend on: the calibration and how it is scored.
@@ -177,17 +183,19 @@ public struct SweepPoint: Sendable, Codable, Equatable {
     public var divergence: DivergenceResult
     /// Task results by task file path.
     public var tasks: [String: TaskResult]
+    /// Pass-key retrieval with the settings' needle grid (nil: not measured).
+    public var needle: SweepNeedle?
     public var cost: PlanCost
     /// Seconds spent measuring this plan (0 when the plan equals an earlier point's).
     public var seconds: Double
 
     enum CodingKeys: String, CodingKey {
-        case metric, target, count, divergence, tasks, cost, seconds
+        case metric, target, count, divergence, tasks, needle, cost, seconds
         case droppedAttention = "dropped_attention", droppedMLP = "dropped_mlp", droppedBlocks = "dropped_blocks"
     }
 
     public init(metric: ImportanceMetric, target: DropTarget, count: Int, plan: LayerPlan, divergence: DivergenceResult,
-                tasks: [String: TaskResult], cost: PlanCost, seconds: Double) {
+                tasks: [String: TaskResult], needle: SweepNeedle? = nil, cost: PlanCost, seconds: Double) {
         self.metric = metric
         self.target = target
         self.count = count
@@ -196,6 +204,7 @@ public struct SweepPoint: Sendable, Codable, Equatable {
         droppedBlocks = plan.droppedBlocks
         self.divergence = divergence
         self.tasks = tasks
+        self.needle = needle
         self.cost = cost
         self.seconds = seconds
     }
@@ -208,6 +217,31 @@ public struct SweepPoint: Sendable, Codable, Equatable {
 
     /// Identifies the removals: points with equal keys have equal measurements.
     public var planKey: String { "a\(droppedAttention)m\(droppedMLP)b\(droppedBlocks)" }
+}
+
+/// Pass-key retrieval of one plan over a needle grid: overall and by length (lengths over the model's
+/// context are not measured).
+public struct SweepNeedle: Sendable, Codable, Equatable {
+    public var correct: Int
+    public var total: Int
+    public var accuracy: Double
+    public var lengths: [Int]
+    public var accuracyByLength: [Double]
+
+    enum CodingKeys: String, CodingKey {
+        case correct, total, accuracy, lengths
+        case accuracyByLength = "accuracy_by_length"
+    }
+
+    public init(_ r: NeedleResult) {
+        (correct, total, accuracy) = (r.correct, r.total, r.accuracy)
+        lengths = r.grid.lengths.filter { !r.skippedLengths.contains($0) }
+        accuracyByLength = lengths.map { n in
+            let cells = r.cells.filter { $0.length == n }
+            let trials = cells.reduce(0) { $0 + $1.trials }
+            return trials == 0 ? 0 : Double(cells.reduce(0) { $0 + $1.correct }) / Double(trials)
+        }
+    }
 }
 
 /// Measured speed of one plan, from one interleaved benchmark of every measured plan and the model.
@@ -352,6 +386,7 @@ public struct SweepResult: Sendable, Codable, Equatable {
                       "top1_agreement", "perplexity_original", "perplexity_dropped", "perplexity_ratio", "tokens",
                       "kv_cache_bytes_per_token", "kv_cache_bytes_at_context", "flops_per_token", "weight_bytes_per_token", "cost_context"]
         for t in taskPaths { let n = TaskFile.name(of: t); header += ["\(n)_acc", "\(n)_acc_stderr", "\(n)_acc_norm"] }
+        if settings.needle != nil { header += ["needle_accuracy", "needle_correct", "needle_trials"] }
         header += ["prefill_speedup", "decode_speedup"]
         func list(_ v: [Int]) -> String { v.map(String.init).joined(separator: " ") }
         func num(_ d: Double?) -> String { d.map { String(format: "%.9g", $0) } ?? "" }
@@ -366,6 +401,7 @@ public struct SweepResult: Sendable, Codable, Equatable {
                 let r = p.tasks[t]
                 row += [num(r?.acc), num(r?.accStderr), num(r?.accNorm)]
             }
+            if settings.needle != nil { row += [num(p.needle?.accuracy), p.needle.map { "\($0.correct)" } ?? "", p.needle.map { "\($0.total)" } ?? ""] }
             let s = speed.first { $0.planKey == p.planKey }
             row += [num(s?.prefillSpeedup), num(s?.decodeSpeedup)]
             lines.append(row.map(Self.csvField).joined(separator: ","))

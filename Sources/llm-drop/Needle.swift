@@ -129,9 +129,9 @@ struct NeedleOutput: Encodable {
     enum CodingKeys: String, CodingKey { case model, threads, original, dropped, dropPlan = "drop_plan" }
 }
 
-/// The `--needle` options of `run`: pass-key retrieval before/after on a small grid.
-struct RunNeedleOptions: ParsableArguments {
-    @Flag(name: .customLong("needle"), help: "Also measure long-context retrieval (pass key) before/after, by length and depth.")
+/// The pass-key grid of `run --needle` and `sweep --needle`: a small grid by default.
+struct NeedleGridOptions: ParsableArguments {
+    @Flag(name: .customLong("needle"), help: "Also measure long-context retrieval (pass key), by length and depth.")
     var enabled = false
 
     @Option(help: "Lengths for --needle, tokens, comma-separated (lengths over the context are skipped).")
@@ -146,9 +146,6 @@ struct RunNeedleOptions: ParsableArguments {
     @Option(help: "Seed of the keys for --needle.")
     var needleSeed: UInt64 = NeedleGrid.quick.seed
 
-    @Option(help: "With --needle: write the heat-maps as a self-contained HTML file here.")
-    var needleReport: String?
-
     func grid() throws -> NeedleGrid {
         let g = NeedleGrid(lengths: try parseList(needleLengths, option: "--needle-lengths", as: Int.init),
                            depths: try parseList(needleDepths, option: "--needle-depths", as: Double.init), trials: needleTrials, seed: needleSeed)
@@ -156,24 +153,43 @@ struct RunNeedleOptions: ParsableArguments {
         return g
     }
 
-    func validate() throws {
-        _ = try grid()
-        if needleReport != nil && !enabled { throw ValidationError("--needle-report needs --needle") }
-        if let needleReport { try checkOutputFolder(needleReport) }
-    }
+    func validate() throws { _ = try grid() }
 
     /// Builds every prompt for `model` without running it, so that a length too short for the needle
-    /// fails before `run` does any work.
+    /// fails before any work.
     func check(_ model: LanguageModel) throws {
         if enabled { _ = try NeedleEvaluator(model: model).prompts(grid: grid()) }
     }
 
+    /// Says which lengths are over the model's context (they are skipped).
+    func noteSkipped(contextLength: Int) throws {
+        let over = try grid().lengths.filter { $0 > contextLength }
+        if enabled && !over.isEmpty { Log.info("needle: skipping lengths \(over.map(String.init).joined(separator: ", ")): over the context length of \(contextLength)") }
+    }
+}
+
+/// The `--needle` options of `run`: pass-key retrieval before/after, and its heat-maps.
+struct RunNeedleOptions: ParsableArguments {
+    @OptionGroup var grid: NeedleGridOptions
+
+    @Option(help: "With --needle: write the heat-maps as a self-contained HTML file here.")
+    var needleReport: String?
+
+    var enabled: Bool { grid.enabled }
+
+    func validate() throws {
+        if needleReport != nil && !enabled { throw ValidationError("--needle-report needs --needle") }
+        if let needleReport { try checkOutputFolder(needleReport) }
+    }
+
+    func check(_ model: LanguageModel) throws { try grid.check(model) }
+
     /// Both models on the grid (lengths over the context skipped, with a note), and the HTML if asked.
     func measure(original: LanguageModel, dropped: LanguageModel, model: String, plan: String?) throws -> BeforeAfter<NeedleResult>? {
         guard enabled else { return nil }
-        let grid = try grid()
+        let grid = try self.grid.grid()
+        try self.grid.noteSkipped(contextLength: original.config.contextLength)
         let over = grid.lengths.filter { $0 > original.config.contextLength }
-        if !over.isEmpty { Log.info("needle: skipping lengths \(over.map(String.init).joined(separator: ", ")): over the context length of \(original.config.contextLength)") }
         func one(_ m: LanguageModel, _ name: String) throws -> NeedleResult {
             let count = grid.lengths.filter { !over.contains($0) }.count * grid.depths.count * grid.trials
             let bar = ProgressBar("needle \(name)", total: count)

@@ -16,7 +16,8 @@ struct Sweep: ParsableCommand {
             Scores once per metric, takes each target's drop order up to the largest count (one-shot, or one iterative \
             run whose first K steps give the plan at K), then measures each distinct plan on held-out text: KL divergence, \
             top-1 agreement and perplexity against the model as loaded, task accuracy with --tasks, analytic FLOPs, weight \
-            bytes and KV cache per token, and with --speed the measured prefill/decode speed at a few counts. \
+            bytes and KV cache per token, with --needle pass-key retrieval accuracy (long context), and with --speed the \
+            measured prefill/decode speed at a few counts. \
             Metrics: cosine (the paper's similarity), angular (arccos(cos)/π, Gromov et al.), relative-norm \
             (‖branch output‖ / ‖residual‖), kl (KL divergence with only that module removed; one forward per module). \
             Results are saved after every point (to --json, or REPORT.sweep.json next to the report); running the same \
@@ -62,6 +63,8 @@ struct Sweep: ParsableCommand {
 
     @Option(help: "Items per task.")
     var limit: Int?
+
+    @OptionGroup var needle: NeedleGridOptions
 
     @Flag(help: "Also measure prefill and decode speed at a few counts (all plans and the model interleaved).")
     var speed = false
@@ -140,6 +143,8 @@ struct Sweep: ParsableCommand {
 
         let (original, removals) = try modelOptions.loadOriginal()
         let base = try original.removing(removals ?? .full(layers: original.layerCount))
+        try needle.check(base)
+        try needle.noteSkipped(contextLength: config.contextLength)
         var given: [ModuleScores] = []
         if let scores {
             let f = try ScoresFile.load(path: scores, expectedFingerprint: ModelFingerprint.of(base.source, plan: base.plan))
@@ -155,7 +160,7 @@ struct Sweep: ParsableCommand {
             targets: targetList, counts: countList, metrics: metrics, iterative: iterative, residual: !calibration.noResidual,
             calibration: scores.map { "cosine scores from \($0)" + (metrics.contains { $0 != .cosine } ? "; \(calibrationText)" : "") } ?? calibrationText,
             calibrationArguments: calibrationArgs, klSamples: klSamples, heldOut: heldText, heldOutArguments: heldArgs,
-            tasks: tasks, taskLimit: limit, speedCounts: speedList,
+            tasks: tasks, taskLimit: limit, needle: needle.enabled ? try needle.grid() : nil, speedCounts: speedList,
             speedArguments: speed ? ["--prompt-tokens", speedOptions.promptTokens, "--gen-tokens", "\(speedOptions.genTokens)",
                                      "--repetitions", "\(speedOptions.repetitions)", "--threads", "\(modelOptions.threads)"] : [],
             costContext: costContext ?? context, scoresFile: scores,

@@ -75,6 +75,10 @@ final class SweepCLITests: CLITestCase {
         try assertFailsEarly(["sweep", model, "--counts", "0:2", "--iterative", "--scores", "s.json", "--report", report], mentioning: "--iterative re-scores")
         try assertFailsEarly(["drop", model, "--target", "attention", "--count", "1", "--metric", "euclid", "--calibration", "self"], mentioning: "euclid")
         try assertFailsEarly(["run", model, "--report", "/no/such/folder/r.html"], mentioning: "does not exist")
+        try assertFailsEarly(["sweep", model, "--needle", "--needle-depths", "0,140", "--report", report], mentioning: "outside 0–100")
+        // A needle grid the model's tokenizer cannot fit is refused after loading, before any scoring.
+        let short = try assertFails(["sweep", model, "--needle", "--needle-lengths", "50", "--report", report], mentioning: "length 50 is too short")
+        XCTAssertFalse(short.stderr.contains("calibration:"), short.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: report))
     }
 

@@ -26,6 +26,32 @@ final class SweepTests: XCTestCase {
                         windows: { try CalibrationSet.selfGenerated(model: model, samples: 3, length: 16, seed: 99).samples })
     }
 
+    /// With a needle grid, every point carries the pass-key accuracy a separate needle run of its plan
+    /// gives, by length; the report draws it and the CSV has it; a sweep without it is not resumed.
+    func testNeedleAtEveryPointEqualsASeparateNeedleRun() throws {
+        var tiny = TinyModel()
+        tiny.contextLength = 512
+        let model = try LanguageModel(path: tiny.write(to: dir), options: LoadOptions(threads: 1))
+        let grid = NeedleGrid(lengths: [300, 400, 1024], depths: [0, 100], trials: 2, seed: 5)   // 1024 > context 512: skipped
+        var s = settings(targets: [.attention, .block], counts: [0, 2], metrics: [.cosine])
+        let plain = try runner(model, s).run()
+        s.needle = grid
+        let result = try runner(model, s).run(previous: plain)
+        XCTAssertEqual(result.points.count, 4)
+        for p in result.points {
+            let needle = try XCTUnwrap(p.needle, "\(p.target) \(p.count)")
+            let alone = try NeedleEvaluator.evaluate(model: model.removing(p.dropPlan.layerPlan(layers: model.layerCount)), grid: grid)
+            XCTAssertEqual(needle, SweepNeedle(alone))
+            XCTAssertEqual(needle.total, 2 * 2 * 2)
+            XCTAssertEqual(needle.lengths, [300, 400])
+            XCTAssertEqual(needle.accuracyByLength.count, 2)
+        }
+        XCTAssertNotEqual(result.key, plain.key, "the needle grid is part of what a point measures")
+        XCTAssertTrue(SweepReport.html(result).contains("Pass-key retrieval"))
+        XCTAssertTrue(result.csv().split(separator: "\n")[0].contains("needle_accuracy"))
+        XCTAssertFalse(SweepReport.html(plain).contains("Pass-key retrieval"))
+    }
+
     /// Every grid point is the plan its metric's ranking gives at that count, measured exactly as the
     /// divergence evaluator measures that plan alone; equal plans are measured once.
     func testPointsEqualSeparateMeasurements() throws {

@@ -6,6 +6,7 @@ import LLMTensor
 
 public struct TinyModel {
     public var layers = 4
+    public var contextLength = 256
     public var hidden = 16
     public var heads = 4
     public var kvHeads = 2
@@ -33,7 +34,7 @@ public struct TinyModel {
         w.set("general.architecture", .string("llama"))
         w.set("general.name", .string("tiny"))
         w.set("llama.block_count", .uint32(UInt32(layers)))
-        w.set("llama.context_length", .uint32(256))
+        w.set("llama.context_length", .uint32(UInt32(contextLength)))
         w.set("llama.embedding_length", .uint32(UInt32(hidden)))
         w.set("llama.feed_forward_length", .uint32(UInt32(ffn)))
         w.set("llama.attention.head_count", .uint32(UInt32(heads)))
