@@ -15,7 +15,7 @@ export OPENBLAS_CORETYPE := $(OPENBLAS_CORE)
 endif
 endif
 
-.PHONY: deps build model models demo test bench clean check-llamacpp
+.PHONY: deps build model models demo test bench clean check-llamacpp check-hf
 
 # System prerequisites (Debian/Ubuntu): OpenBLAS through pkg-config.
 deps:
@@ -67,6 +67,10 @@ test: deps models
 # llama-cpp-python 0.3.36 into .venv-llamacpp/ on first use (builds llama.cpp: ~20 minutes).
 check-llamacpp: deps models
 	MODEL="$(MODEL)" GEMMA3="$(GEMMA3)" scripts/check-llamacpp.sh
+
+# Outside CI: transformers (in .venv-hf) loads the checkpoint folders llm-drop writes, with llm-drop's logits and ids.
+check-hf: deps models
+	MODEL="$(MODEL)" GEMMA3="$(GEMMA3)" scripts/check-hf.sh
 
 clean:
 	rm -rf .build

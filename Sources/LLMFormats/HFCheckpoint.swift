@@ -192,8 +192,10 @@ public final class HFCheckpoint: ModelSource, @unchecked Sendable {
             chatTemplate = list.compactMap { $0 as? [String: Any] }.first { $0["name"] as? String == "default" }?["template"] as? String
         }
         if chatTemplate == nil, let t = try? String(contentsOfFile: file("chat_template.jinja"), encoding: .utf8) { chatTemplate = t }
+        let tokenizerData = (try? Data(contentsOf: URL(fileURLWithPath: file("tokenizer.json")))) ?? Data()
         return try HFTokenizerJSON(
-            path: file("tokenizer.json"), json: readJSON(file("tokenizer.json")), tokenizerConfig: tokenizerConfig,
+            path: file("tokenizer.json"), json: readJSON(file("tokenizer.json")), exactVocab: HFTokenizerJSON.exactVocab(tokenizerData),
+            tokenizerConfig: tokenizerConfig,
             configPath: file("config.json"), configs: configs, vocabSize: vocabSize, chatTemplate: chatTemplate).metadata
     }
 

@@ -44,8 +44,11 @@ struct HFTokenizerExport {
         }
 
         var json: [String: Any] = ["version": "1.0", "truncation": NSNull(), "padding": NSNull(), "added_tokens": added]
+        // The vocabulary is spliced in as text: Swift strings (and so dictionaries and JSONSerialization) merge
+        // canonically equivalent tokens such as "য়" (U+09DF) and "য়" (U+09AF U+09BC), which are two tokens.
+        let vocabMark = "@@llm-drop-vocab@@"
         var bpe: [String: Any] = ["type": "BPE", "dropout": NSNull(), "continuing_subword_prefix": NSNull(),
-                                  "end_of_word_suffix": NSNull(), "vocab": vocab]
+                                  "end_of_word_suffix": NSNull(), "vocab": vocabMark]
         switch model {
         case "gpt2":
             let pre = source["tokenizer.ggml.pre"]?.string ?? "gpt2"
@@ -114,7 +117,17 @@ struct HFTokenizerExport {
         } else {
             json["post_processor"] = NSNull()
         }
-        tokenizerJSON = try HFExport.jsonData(json)
+        var seen = Set<[Unicode.Scalar]>()
+        var vocabText = "{"
+        for (i, t) in tokens.enumerated() where seen.insert(Array(t.unicodeScalars)).inserted {
+            vocabText += (vocabText.utf8.count > 1 ? ",\n" : "\n") + SafetensorsWriter.quote(t) + ": \(i)"
+        }
+        vocabText += "\n}"
+        let text = try HFExport.jsonData(json)
+        guard let mark = text.firstRange(of: Data("\"\(vocabMark)\"".utf8)) else { throw fail("internal: the vocabulary mark is missing") }
+        var spliced = text
+        spliced.replaceSubrange(mark, with: Data(vocabText.utf8))
+        tokenizerJSON = HFCheckpoint.escapingBOMs(spliced)
 
         var config: [String: Any] = ["tokenizer_class": "PreTrainedTokenizerFast", "add_bos_token": addBOS, "add_eos_token": addEOS,
                                      "clean_up_tokenization_spaces": false, "model_max_length": contextLength]
@@ -126,20 +139,25 @@ struct HFTokenizerExport {
     }
 
     /// transformers' SentencePieceExtractor: for each normal piece (by score, highest first; equal scores
-    /// in id order), its splits into two pieces of the vocabulary, ordered by the halves' ids.
-    static func sentencePieceMerges(tokens: [String], scores: [Double], types: [Int], vocab: [String: Int]) -> [[String]] {
+    /// in id order), its splits into two pieces of the vocabulary (at code points, pieces compared by their
+    /// exact code points — not Swift's canonical equivalence), ordered by the halves' ids.
+    static func sentencePieceMerges(tokens: [String], scores: [Double], types: [Int], vocab _: [String: Int]) -> [[String]] {
+        var exact: [[UInt8]: Int] = [:]
+        for (i, t) in tokens.enumerated() where exact[Array(t.utf8)] == nil { exact[Array(t.utf8)] = i }
         let order = tokens.indices.filter { types[$0] == 1 }.sorted { scores[$0] != scores[$1] ? scores[$0] > scores[$1] : $0 < $1 }
         var merges: [[String]] = []
         for i in order {
-            let chars = Array(tokens[i])
-            guard chars.count > 1 else { continue }
-            var local: [(Int, Int, String, String)] = []
-            for cut in 1..<chars.count {
-                let l = String(chars[..<cut]), r = String(chars[cut...])
-                if let a = vocab[l], let b = vocab[r] { local.append((a, b, l, r)) }
+            let scalars = Array(tokens[i].unicodeScalars)
+            guard scalars.count > 1 else { continue }
+            var local: [(Int, Int)] = []
+            for cut in 1..<scalars.count {
+                var l = String.UnicodeScalarView(), r = String.UnicodeScalarView()
+                l.append(contentsOf: scalars[..<cut])
+                r.append(contentsOf: scalars[cut...])
+                if let a = exact[Array(String(l).utf8)], let b = exact[Array(String(r).utf8)] { local.append((a, b)) }
             }
-            local.sort { ($0.0, $0.1) < ($1.0, $1.1) }
-            merges.append(contentsOf: local.map { [$0.2, $0.3] })
+            local.sort { $0 < $1 }
+            merges.append(contentsOf: local.map { [tokens[$0.0], tokens[$0.1]] })
         }
         return merges
     }

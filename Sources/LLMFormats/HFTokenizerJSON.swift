@@ -30,8 +30,10 @@ struct HFTokenizerJSON {
     /// - Parameters:
     ///   - vocabSize: the model's vocabulary (embedding rows); ids the tokenizer leaves free become unused `[PADn]` tokens.
     ///   - config: config.json and generation_config.json objects, for BOS/EOS ids the tokenizer files do not give.
-    init(path: String, json: [String: Any], tokenizerConfig: [String: Any]?, configPath: String, configs: [[String: Any]],
-         vocabSize: Int?, chatTemplate: String?) throws {
+    ///   - exactVocab: the vocabulary as written, token by token (`exactVocab(_:)`); `json`'s parsed object merges
+    ///     canonically equivalent keys, e.g. Gemma's ";" (U+003B) and ";" (U+037E), which are two tokens.
+    init(path: String, json: [String: Any], exactVocab: [(String, Any)]? = nil, tokenizerConfig: [String: Any]?, configPath: String,
+         configs: [[String: Any]], vocabSize: Int?, chatTemplate: String?) throws {
         func bad(_ key: String, _ reason: String) -> HFCheckpointError { .invalidTokenizer(path: path, key: key, reason: reason) }
         guard let model = json["model"] as? [String: Any] else { throw bad("model", "it is missing") }
         let modelType = model["type"] as? String ?? (model["merges"] != nil ? "BPE" : "?")
@@ -41,7 +43,7 @@ struct HFTokenizerJSON {
         // Tokens by id: the vocabulary, then the added tokens (which may extend it).
         var byID: [Int: String] = [:]
         byID.reserveCapacity(vocab.count)
-        for (token, v) in vocab {
+        for (token, v) in exactVocab.flatMap({ $0.count >= vocab.count ? $0 : nil }) ?? vocab.map({ ($0.key, $0.value) }) {
             guard let id = SafetensorsFile.integer(v), id >= 0, id < 1 << 22 else { throw bad("model.vocab", "token '\(token)' has id \(v), not an integer in 0..<\(1 << 22)") }
             if let other = byID[id], other != token { throw bad("model.vocab", "tokens '\(other)' and '\(token)' share id \(id)") }
             byID[id] = token
@@ -174,6 +176,92 @@ struct HFTokenizerJSON {
         m.append(("tokenizer.ggml.add_eos_token", .bool(addEOS)))
         if let chatTemplate { m.append(("tokenizer.chat_template", .string(chatTemplate))) }
         metadata = m
+    }
+
+    /// The entries of the `"vocab": {...}` object of a tokenizer.json's text, keys exactly as written (Swift
+    /// strings compare canonically equivalent text as equal, so a parsed JSON dictionary keeps only one of
+    /// two such tokens). nil when the object is not found or not plain `"token": id` pairs.
+    static func exactVocab(_ data: Data) -> [(String, Any)]? {
+        let bytes = [UInt8](data)
+        let key = Array(#""vocab""#.utf8)
+        var i = 0
+        func ws() { while i < bytes.count, [0x20, 0x0A, 0x0D, 0x09].contains(bytes[i]) { i += 1 } }
+        func string() -> String? {
+            guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { return nil }
+            i += 1
+            var raw: [UInt8] = []
+            var out = String.UnicodeScalarView()
+            func flush() -> Bool {
+                guard !raw.isEmpty else { return true }
+                guard let s = String(validating: raw, as: UTF8.self) else { return false }
+                out.append(contentsOf: s.unicodeScalars)
+                raw.removeAll()
+                return true
+            }
+            func hex4() -> UInt32? {
+                guard i + 4 < bytes.count, let v = UInt32(String(decoding: bytes[(i + 1)...(i + 4)], as: UTF8.self), radix: 16) else { return nil }
+                i += 4
+                return v
+            }
+            while i < bytes.count {
+                let c = bytes[i]
+                if c == UInt8(ascii: "\"") { i += 1; return flush() ? String(out) : nil }
+                if c == UInt8(ascii: "\\") {
+                    guard flush(), i + 1 < bytes.count else { return nil }
+                    i += 1
+                    switch bytes[i] {
+                    case UInt8(ascii: "n"): out.append("\n")
+                    case UInt8(ascii: "t"): out.append("\t")
+                    case UInt8(ascii: "r"): out.append("\r")
+                    case UInt8(ascii: "b"): out.append("\u{8}")
+                    case UInt8(ascii: "f"): out.append("\u{C}")
+                    case UInt8(ascii: "u"):
+                        guard var v = hex4() else { return nil }
+                        if (0xD800..<0xDC00).contains(v), i + 2 < bytes.count, bytes[i + 1] == UInt8(ascii: "\\"), bytes[i + 2] == UInt8(ascii: "u") {
+                            i += 2
+                            guard let low = hex4(), (0xDC00..<0xE000).contains(low) else { return nil }
+                            v = 0x10000 + ((v - 0xD800) << 10) + (low - 0xDC00)
+                        }
+                        guard let scalar = Unicode.Scalar(v) else { return nil }
+                        out.append(scalar)
+                    default: out.append(Unicode.Scalar(bytes[i]))   // \" \\ \/
+                    }
+                    i += 1
+                } else {
+                    raw.append(c)
+                    i += 1
+                }
+            }
+            return nil
+        }
+        search: while i + key.count < bytes.count {
+            guard let start = bytes[i...].firstRange(of: key) else { return nil }
+            i = start.upperBound
+            ws()
+            guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { continue search }
+            i += 1
+            ws()
+            guard i < bytes.count, bytes[i] == UInt8(ascii: "{") else { continue search }
+            i += 1
+            var entries: [(String, Any)] = []
+            while true {
+                ws()
+                guard i < bytes.count else { return nil }
+                if bytes[i] == UInt8(ascii: "}") { return entries }
+                guard let token = string() else { return nil }
+                ws()
+                guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { return nil }
+                i += 1
+                ws()
+                let digits = i
+                while i < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[i]) { i += 1 }
+                guard i > digits, let id = Int(String(decoding: bytes[digits..<i], as: UTF8.self)) else { return nil }
+                entries.append((token, NSNumber(value: id)))
+                ws()
+                if i < bytes.count, bytes[i] == UInt8(ascii: ",") { i += 1 }
+            }
+        }
+        return nil
     }
 
     /// The steps of a (possibly `Sequence`) normaliser or pre-tokenizer.

@@ -72,4 +72,18 @@ final class HFTokenizerExportTests: XCTestCase {
         print("hf tokenizer export gemma3: C4 text \(a.count) tokens from the GGUF, \(b.count) from the written tokenizer.json, equal: \(a == b)")
         XCTAssertEqual(b, a)
     }
+
+    /// Canonically equivalent tokens (";" U+003B and the Greek question mark U+037E, as Gemma has) stay two
+    /// tokens when a tokenizer.json is read: Swift strings — and so parsed JSON dictionaries — would merge them.
+    func testCanonicallyEquivalentTokensStayApart() throws {
+        let folder = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let json = #"{"model": {"type": "BPE", "byte_fallback": true, "merges": [], "vocab": {"<unk>": 0, ";": 1, "\u037e": 2, "\u00e9": 3, "e\u0301": 4, "\ud83d\ude00": 5, "a\"b": 6}},"#
+            + #" "normalizer": {"type": "Replace", "pattern": {"String": " "}, "content": "\u2581"}, "pre_tokenizer": null, "added_tokens": []}"#
+        try Data(json.utf8).write(to: folder.appendingPathComponent("tokenizer.json"))
+        let m = Dictionary(try HFCheckpoint.tokenizerMetadata(folder: folder.path), uniquingKeysWith: { $1 })
+        let tokens = try XCTUnwrap(m["tokenizer.ggml.tokens"]?.strings)
+        XCTAssertEqual(tokens.map { $0.unicodeScalars.map(\.value) },
+                       [[0x3C, 0x75, 0x6E, 0x6B, 0x3E], [0x3B], [0x37E], [0xE9], [0x65, 0x301], [0x1F600], [0x61, 0x22, 0x62]])
+    }
 }
