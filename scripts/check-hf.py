@@ -75,6 +75,21 @@ def check_folder(args, name, gguf, folder, plan, rows):
     return ok
 
 
+def tokenizer_agreement(args, key, gguf, folder):
+    """AutoTokenizer on the folder vs llm-drop's GGUF tokenizer on the reference strings (with and without
+    special tokens): (agreeing, total)."""
+    ref = json.load(open(os.path.join(os.path.dirname(__file__), "..", "Tests/Fixtures/reference/hf/ids.json")))
+    cases = ref["smollm2" if key == "smollm2" else "gemma3"]["cases"]
+    tok = AutoTokenizer.from_pretrained(folder)
+    agree = total = 0
+    for text in cases:
+        for special in (False, True):
+            out, _ = run([args.bin, "tokenize", gguf, text, "--json"] + ([] if special else ["--no-special"]))
+            total += 1
+            agree += json.loads(out)["ids"] == tok(text, add_special_tokens=special)["input_ids"]
+    return agree, total
+
+
 def main():
     a = argparse.ArgumentParser()
     a.add_argument("--bin", required=True)
@@ -89,7 +104,7 @@ def main():
     models = [("smollm2", args.model, [3, 7, 11, 15, 19, 23])]
     if args.gemma3 != "none":
         models.append(("gemma3-270m", args.gemma3, [1, 5, 9, 13]))   # layer 5 is global: its successor takes its place
-    rows, conv, ok = [], [], True
+    rows, conv, tok_rows, ok = [], [], [], True
     for key, gguf, blocks in models:
         full = os.path.join(args.out, f"{key}-hf")
         sec, mb = timed([args.bin, "convert", gguf, "--to", "hf", "--type", "F32", "--output", full, "--json"])
@@ -103,10 +118,15 @@ def main():
         dropped = os.path.join(args.out, f"{key}-hf-blocks")
         run([args.bin, "convert", gguf, "--to", "hf", "--type", "F32", "--drop-plan", plan, "--output", dropped, "--json"])
         ok &= check_folder(args, f"{key} full", gguf, full, None, rows)
+        agree, total = tokenizer_agreement(args, key, gguf, full)
+        tok_rows.append((key, agree, total))
+        ok &= agree == total
         ok &= check_folder(args, f"{key} −{len(blocks)} blocks", gguf, dropped, plan, rows)
     print(f"\n{'model':<22} {'prompt':<32} {'T':>3} {'ids = AutoTokenizer':>19} {'rel L2 vs transformers':>22} {'rel L2 vs GGUF':>15} top-1")
     for r in rows:
         print(f"{r[0]:<22} {r[1]:<32} {r[2]:>3} {str(r[3]):>19} {r[4]:>22.2e} {r[5]:>15.2e} {'same' if r[6] else 'DIFFERENT'}")
+    for key, agree, total in tok_rows:
+        print(f"{key}: AutoTokenizer on the written tokenizer.json = llm-drop's GGUF ids on {agree}/{total} reference encodings")
     print(f"\n{'model':<14} {'conversion':<18} {'seconds':>8} {'peak RSS MB':>12}")
     for c in conv:
         print(f"{c[0]:<14} {c[1]:<18} {c[2]:>8.1f} {c[3]:>12.0f}")

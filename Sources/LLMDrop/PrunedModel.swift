@@ -82,8 +82,10 @@ public enum PrunedModel {
         guard format == .hf else { return try validateOutput(output, source: source) }
         try OutputFolderError.checkApart(output: output, input: source)
         var isDir: ObjCBool = false
-        if FileManager.default.fileExists(atPath: output, isDirectory: &isDir), !isDir.boolValue {
-            throw OutputFolderError.notAFolder(path: output)
+        if FileManager.default.fileExists(atPath: output, isDirectory: &isDir) {
+            guard isDir.boolValue else { throw OutputFolderError.notAFolder(path: output) }
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: output)) ?? []
+            guard names.isEmpty || names.contains("config.json") else { throw OutputFolderError.notReplaceable(path: output) }
         }
         var trimmed = output
         while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed.removeLast() }

@@ -101,6 +101,11 @@ final class ConvertCLITests: CLITestCase {
         let file = dir.appendingPathComponent("file").path
         try Data("x".utf8).write(to: URL(fileURLWithPath: file))
         try assertFails(["convert", src, "--to", "hf", "--output", file], mentioning: "is not a folder")
+        let photos = dir.appendingPathComponent("photos")
+        try FileManager.default.createDirectory(at: photos, withIntermediateDirectories: true)
+        try Data("x".utf8).write(to: photos.appendingPathComponent("a.jpg"))
+        try assertFails(["drop", src, "--target", "block", "--count", "1", "--calibration", "self", "--output", photos.path, "--format", "hf"],
+                        mentioning: "holds no config.json")
         try assertFails(["convert", folder, "--to", "hf", "--output", folder + "/pruned"], mentioning: "overlaps the input")
         try assertFails(["convert", folder, "--to", "gguf", "--output", folder + "/model.gguf"], mentioning: "overlaps the input")
         try assertFails(["convert", src, "--to", "gguf", "--output", src], mentioning: "is the input model")
@@ -113,6 +118,6 @@ final class ConvertCLITests: CLITestCase {
         try w.write(to: phi)
         try assertFails(["convert", phi, "--to", "hf", "--output", dir.appendingPathComponent("phi").path], mentioning: "phi2")
         try assertFails(["drop", src, "--target", "block", "--count", "1", "--calibration", "self", "--format", "hf"], mentioning: "--format")
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted(), ["file", "phi2.gguf"])   // nothing half-written
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted(), ["file", "phi2.gguf", "photos"])   // nothing half-written
     }
 }
