@@ -64,6 +64,20 @@ public final class AtomicOutput {
         }
     }
 
+    /// Writes one tensor's bytes as its source hands them over (in one piece or consecutive pieces), which
+    /// must come to exactly `byteCount` — the GGUF and safetensors writers' shared contract with their sources.
+    func writeTensor(_ name: String, byteCount: Int, _ withBytes: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
+        var written = 0
+        try withBytes { piece in
+            guard written + piece.count <= byteCount else {
+                throw GGUFError.tensorDataSize(tensor: name, expected: byteCount, actual: written + piece.count)
+            }
+            try write(piece)
+            written += piece.count
+        }
+        guard written == byteCount else { throw GGUFError.tensorDataSize(tensor: name, expected: byteCount, actual: written) }
+    }
+
     public func write(_ data: UnsafeRawBufferPointer) throws {
         guard var p = data.baseAddress else { return }
         var left = data.count

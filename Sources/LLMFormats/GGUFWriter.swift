@@ -195,18 +195,7 @@ public struct GGUFWriter {
             try header.bytes.withUnsafeBytes { try file.write($0) }
             let zeros = [UInt8](repeating: 0, count: alignment)
             for t in tensors {
-                // The source must hand over exactly `byteCount` bytes, in one piece or in consecutive pieces.
-                var written = 0
-                try t.withBytes { data in
-                    guard written + data.count <= t.byteCount else {
-                        throw GGUFError.tensorDataSize(tensor: t.name, expected: t.byteCount, actual: written + data.count)
-                    }
-                    try file.write(data)
-                    written += data.count
-                }
-                guard written == t.byteCount else {
-                    throw GGUFError.tensorDataSize(tensor: t.name, expected: t.byteCount, actual: written)
-                }
+                try file.writeTensor(t.name, byteCount: t.byteCount, t.withBytes)
                 let padding = Self.padded(t.byteCount, alignment) - t.byteCount
                 try zeros.withUnsafeBytes { try file.write(UnsafeRawBufferPointer(rebasing: $0[..<padding])) }
             }

@@ -142,16 +142,8 @@ public struct SafetensorsWriter {
         do {
             try header.withUnsafeBytes { try file.write($0) }
             for t in ordered {
-                var written = 0
-                try t.withBytes { piece in
-                    guard written + piece.count <= t.byteCount else {
-                        throw GGUFError.tensorDataSize(tensor: t.name, expected: t.byteCount, actual: written + piece.count)
-                    }
-                    try file.write(piece)
-                    written += piece.count
-                }
-                guard written == t.byteCount else { throw GGUFError.tensorDataSize(tensor: t.name, expected: t.byteCount, actual: written) }
-                wrote(written)
+                try file.writeTensor(t.name, byteCount: t.byteCount, t.withBytes)
+                wrote(t.byteCount)
             }
             try file.commit()
         } catch {
