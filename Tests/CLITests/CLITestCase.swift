@@ -29,12 +29,7 @@ class CLITestCase: XCTestCase {
         p.standardOutput = out
         p.standardError = err
         try p.run()
-        nonisolated(unsafe) var o = Data()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async { o = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
+        let (o, e) = readBoth(out, err)
         p.waitUntilExit()
         return Run(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
     }

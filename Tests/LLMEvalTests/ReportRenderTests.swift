@@ -138,13 +138,7 @@ final class ReportRenderTests: XCTestCase {
         try p.run()
         let killer = DispatchWorkItem { if p.isRunning { p.terminate() } }
         DispatchQueue.global().asyncAfter(deadline: .now() + 90, execute: killer)
-        // Read both pipes at once (either may fill while the other is read).
-        nonisolated(unsafe) var o = Data()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async { o = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
+        let (o, e) = readBoth(out, err)
         p.waitUntilExit()
         killer.cancel()
         return (String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))

@@ -62,3 +62,15 @@ public func relativeL2(_ a: [Float], _ b: [Float]) -> Double {
     }
     return (num / max(den, .leastNormalMagnitude)).squareRoot()
 }
+
+/// Reads a child process's stdout and stderr to their ends at once: either pipe may fill (and stall the
+/// child) while the other is being read.
+public func readBoth(_ out: Pipe, _ err: Pipe) -> (stdout: Data, stderr: Data) {
+    nonisolated(unsafe) var o = Data()
+    let group = DispatchGroup()
+    group.enter()
+    DispatchQueue.global().async { o = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+    let e = err.fileHandleForReading.readDataToEndOfFile()
+    group.wait()
+    return (o, e)
+}
