@@ -285,9 +285,7 @@ public final class SweepRunner {
             }
         }
         var measured: [String: SweepPoint] = [:]
-        for p in result.points where p.tasks.count == settings.tasks.count && (p.needle != nil) == (settings.needle != nil) {
-            measured[p.planKey] = measured[p.planKey] ?? p
-        }
+        for p in result.points where p.tasks.count == settings.tasks.count { measured[p.planKey] = measured[p.planKey] ?? p }
         var points: [SweepPoint] = []
         var pending = Set(grid.map { Self.planKey($0.3) }).subtracting(measured.keys)
         let saved = grid.filter { g in result.point(metric: g.0, target: g.1, count: g.2).map { $0.planKey == Self.planKey(g.3) } ?? false }.count
