@@ -15,7 +15,7 @@ export OPENBLAS_CORETYPE := $(OPENBLAS_CORE)
 endif
 endif
 
-.PHONY: deps build model models demo test bench clean check-llamacpp check-hf
+.PHONY: deps build model models demo test bench clean check-llamacpp check-hf check-llmdrop
 
 # System prerequisites (Debian/Ubuntu): OpenBLAS through pkg-config.
 deps:
@@ -71,6 +71,11 @@ check-llamacpp: deps models
 # Outside CI: transformers (in .venv-hf) loads the checkpoint folders llm-drop writes, with llm-drop's logits and ids.
 check-hf: deps models
 	MODEL="$(MODEL)" GEMMA3="$(GEMMA3)" scripts/check-hf.sh
+
+# Outside CI: LLM-Drop's own modeling code (transformers 4.38.2 in .venv-llmdrop) loads llm-drop's attention/MLP-dropped
+# folders with llm-drop's logits. LLM_DROP_REPO: a checkout of github.com/CASE-Lab-UMD/LLM-Drop (or a bare clone).
+check-llmdrop: deps model
+	MODEL="$(MODEL)" scripts/check-llmdrop.sh "$(LLM_DROP_REPO)"
 
 clean:
 	rm -rf .build
