@@ -107,3 +107,12 @@ fuzz: fuzz-build models
 
 fuzz-smoke: fuzz-build models
 	scripts/fuzz.sh smoke
+
+# Outside CI: speed and memory at real model sizes on synthetic models (llm-drop synth) of the Llama 2 7B and
+# 13B shapes (70B with SCALE_70B=1) in Q4_0 under $(LLM_DROP_HOME)/synth: scoring time, GFLOP/s and peak RSS,
+# and prefill/decode speed-ups with half and a quarter of the attention layers dropped. Table and JSON in
+# out/bench-scale*.json; results in docs/scale.md. Takes about an hour on 2 cores.
+.PHONY: bench-scale
+bench-scale: deps
+	$(SWIFT_BUILD)
+	scripts/bench-scale.sh
