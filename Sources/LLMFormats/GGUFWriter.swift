@@ -161,11 +161,38 @@ public struct GGUFWriter {
     /// `path` is left as it was.
     public func write(to path: String) throws {
         let alignment = try validatedAlignment()
+        let header = try headerBytes(alignment: alignment)
+
+        if Self.isDirectory(path) { throw GGUFError.isDirectory(path: path) }
+        let file = try AtomicOutput(finalPath: path)
+        do {
+            try header.withUnsafeBytes { try file.write($0) }
+            let zeros = [UInt8](repeating: 0, count: alignment)
+            for t in tensors {
+                try file.writeTensor(t.name, byteCount: t.byteCount, t.withBytes)
+                let padding = Self.padded(t.byteCount, alignment) - t.byteCount
+                try zeros.withUnsafeBytes { try file.write(UnsafeRawBufferPointer(rebasing: $0[..<padding])) }
+            }
+            try file.commit()
+        } catch {
+            file.discard()
+            throw error
+        }
+    }
+
+    /// Bytes `write` puts on disk: header, metadata and tensor infos, padding, and every tensor padded to
+    /// the alignment. Throws what `write` would throw for invalid metadata.
+    public func fileSize() throws -> Int {
+        let alignment = try validatedAlignment()
+        return try headerBytes(alignment: alignment).count + tensors.reduce(0) { $0 + Self.padded($1.byteCount, alignment) }
+    }
+
+    /// Header, metadata and tensor infos, then zero padding up to the data section (metadata validated).
+    private func headerBytes(alignment: Int) throws -> [UInt8] {
         let entries = metadataKeys.compactMap { key in values[key].map { (key, $0) } }
         var budget = GGUFFile.maxMetadataValues
         for (key, value) in entries { try validate(key: key, value, budget: &budget) }
 
-        // Header, metadata and tensor infos, then zero padding up to the data section.
         var header = ByteWriter()
         header.u32(GGUFFile.magic)
         header.u32(3)
@@ -188,22 +215,7 @@ public struct GGUFWriter {
             offset += Self.padded(t.byteCount, alignment)
         }
         header.bytes.append(contentsOf: repeatElement(0, count: Self.padded(header.bytes.count, alignment) - header.bytes.count))
-
-        if Self.isDirectory(path) { throw GGUFError.isDirectory(path: path) }
-        let file = try AtomicOutput(finalPath: path)
-        do {
-            try header.bytes.withUnsafeBytes { try file.write($0) }
-            let zeros = [UInt8](repeating: 0, count: alignment)
-            for t in tensors {
-                try file.writeTensor(t.name, byteCount: t.byteCount, t.withBytes)
-                let padding = Self.padded(t.byteCount, alignment) - t.byteCount
-                try zeros.withUnsafeBytes { try file.write(UnsafeRawBufferPointer(rebasing: $0[..<padding])) }
-            }
-            try file.commit()
-        } catch {
-            file.discard()
-            throw error
-        }
+        return header.bytes
     }
 
     static func padded(_ n: Int, _ alignment: Int) -> Int { (n + alignment - 1) / alignment * alignment }

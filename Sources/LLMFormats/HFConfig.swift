@@ -277,9 +277,14 @@ struct HFConfig {
         guard factor > 0, high != low, old > 0 else {
             throw HFCheckpointError.invalidConfig(path: r.fields.path, key: r.key, reason: "llama3 RoPE needs factor > 0 and low_freq_factor ≠ high_freq_factor")
         }
+        return llama3Factors(theta: r.theta, headDim: dim, factor: factor, low: low, high: high, original: old)
+    }
+
+    /// The factors of Llama 3's RoPE scaling for head dimension `dim` (validated parameters).
+    static func llama3Factors(theta: Double, headDim dim: Int, factor: Double, low: Double, high: Double, original old: Double) -> [Float] {
         let lowWavelength = old / low, highWavelength = old / high
         return stride(from: 0, to: dim, by: 2).map { i in
-            let freq = Double(1 / Float(Foundation.pow(Double(Float(r.theta)), Double(Float(i) / Float(dim)))))
+            let freq = Double(1 / Float(Foundation.pow(Double(Float(theta)), Double(Float(i) / Float(dim)))))
             let wavelength = 2 * Double.pi / freq
             if wavelength < highWavelength { return 1 }
             if wavelength > lowWavelength { return Float(factor) }

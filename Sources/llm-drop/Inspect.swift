@@ -36,8 +36,17 @@ struct Inspect: ParsableCommand {
             traits.logitSoftCap.map { "logit soft-cap \($0)" },
         ].compactMap { $0 }
 
+        // A model written by `llm-drop synth`: random weights of a named model's shape.
+        let synthetic: [String: Any]? = file["general.synthetic"]?.bool == true ? [
+            "like": file["general.synthetic.like"]?.string ?? "",
+            "seed": file["general.synthetic.seed"]?.int ?? 0,
+            "source": file["general.synthetic.source"]?.string ?? "",
+            "tokenizer": file["general.synthetic.tokenizer"]?.string ?? "",
+        ] : nil
+
         if output.json {
             try printJSON([
+                "synthetic": synthetic as Any,
                 "path": model,
                 "format": gguf != nil ? "gguf" : "hf",
                 "file_size": file.storageBytes,
@@ -86,6 +95,9 @@ struct Inspect: ParsableCommand {
         var lines: [String] = []
         lines.append("model         \(model)")
         lines.append("name          \(file["general.name"]?.string ?? "-")")
+        if let synthetic {
+            lines.append("synthetic     yes: random weights (seed \(synthetic["seed"]!)) shaped like \(synthetic["like"]!) (\(synthetic["source"]!)), \(synthetic["tokenizer"]!) tokenizer")
+        }
         let format = gguf.map { "GGUF v\($0.version)" } ?? "Hugging Face checkpoint (\((file as? HFCheckpoint)?.architectureName ?? "?"), safetensors)"
         lines.append("file          \(Format.bytes(file.storageBytes)), \(format), \(file.tensors.count) tensors")
         lines.append("architecture  \(config.architecture.rawValue)")

@@ -13,7 +13,7 @@ struct LLMDropCLI: ParsableCommand {
             Method: "What Matters in Transformers? Not All Attention is Needed" (He et al., 2024). \
             MODEL is a GGUF file of a supported family: Llama (also SmolLM, Mistral), Gemma 3, Qwen2/Qwen2.5, Qwen3.
             """,
-        subcommands: [Inspect.self, Tokenize.self, Generate.self, Perplexity.self, Bench.self, Score.self, Drop.self, Convert.self, KLD.self, Needle.self, Sweep.self, RunAll.self, Eval.self]
+        subcommands: [Inspect.self, Tokenize.self, Generate.self, Perplexity.self, Bench.self, Score.self, Drop.self, Convert.self, KLD.self, Needle.self, Sweep.self, RunAll.self, Eval.self, Synth.self]
     )
 
     /// Restarts once with `OPENBLAS_CORETYPE` set when OpenBLAS fell back to generic kernels (see
