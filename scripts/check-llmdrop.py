@@ -7,8 +7,9 @@ Cases (SmolLM2-135M-Instruct, 30 layers; plans chosen by llm-drop's scores on th
   mlp-4        `drop --target mlp --count 4 ...`
   joint-8      `drop --target joint --count 8 ...` (attention and MLP ranked together)
   manual       `convert --to hf --drop-plan` of attention [0, 5, 12] and MLP [12, 29]: layer 0's attention
-               (LLM-Drop renumbers the KV cache of the attention layers that remain), a layer with both
-               sublayers gone, and the last MLP.
+               (LLM-Drop renumbers the KV cache of the attention layers that remain), the last MLP, and layer 12
+               with both sublayers gone, which llm-drop writes as a removed block (29 layers remain: attention
+               [0, 5] and MLP [28] in drop_attn_list / drop_mlp_list).
 Each folder is loaded the way LLM-Drop's own prune code saves and loads its models (layer_drop.py's
 post_layers_drop): its configuration_dropped_llama.py and modeling_dropped_llama.py beside the weights, an
 `auto_map` in config.json, AutoModelForCausalLM.from_pretrained(..., trust_remote_code=True). The loadable
