@@ -15,7 +15,7 @@ export OPENBLAS_CORETYPE := $(OPENBLAS_CORE)
 endif
 endif
 
-.PHONY: deps build model models demo test bench clean check-llamacpp check-hf check-llmdrop
+.PHONY: deps build model models demo test bench clean check-llamacpp check-hf example check-llmdrop
 
 # System prerequisites (Debian/Ubuntu): OpenBLAS through pkg-config.
 deps:
@@ -62,11 +62,20 @@ bench: build models
 test: deps models
 	swift test -c release
 
+# LLMDropKit as a dependency: Examples/DecodeSpeed (by path, no build settings) must run the same kernel
+# set as the CLI; prints both decode speeds. CI runs it after the tests.
+example: build model
+	MODEL="$(MODEL)" BIN="$(BIN)" scripts/example.sh
+
 # Pruned GGUF files run in llama.cpp exactly when llm-drop says they do (runs_in_llama_cpp), and there
 # match llm-drop with the plan applied at load: SmolLM2, Gemma 3 270M and the family fixtures. Installs
 # llama-cpp-python 0.3.36 into .venv-llamacpp/ on first use (builds llama.cpp: ~20 minutes).
 check-llamacpp: deps models
 	MODEL="$(MODEL)" GEMMA3="$(GEMMA3)" scripts/check-llamacpp.sh
+
+# llama.cpp runs the GGUFs `llm-drop convert --to gguf` writes from Hugging Face folders (F32/F16/Q8_0/Q4_0), with llm-drop's logits.
+check-llamacpp-convert: deps models
+	MODEL="$(MODEL)" GEMMA3="$(GEMMA3)" scripts/check-llamacpp.sh convert
 
 # Outside CI: transformers (in .venv-hf) loads the checkpoint folders llm-drop writes, with llm-drop's logits and ids.
 check-hf: deps models

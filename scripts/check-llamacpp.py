@@ -167,8 +167,10 @@ def worker(path, threads, prompts_path, out_path):
     with open(prompts_path) as f:
         prompts = json.load(f)
     try:
+        # CHECK_LLAMACPP_KV=f32: an F32 KV cache (llama.cpp's default F16 cache rounds K and V, ~1e-3 of the logits)
+        kv = {"type_k": 0, "type_v": 0} if os.environ.get("CHECK_LLAMACPP_KV") == "f32" else {}
         llm = Llama(model_path=path, n_ctx=N_CTX, logits_all=True, n_threads=threads,
-                    n_threads_batch=threads, verbose=True)
+                    n_threads_batch=threads, verbose=True, **kv)
     except Exception as exc:
         print(json.dumps({"loaded": False, "error": f"{type(exc).__name__}: {exc}"}), flush=True)
         return 0

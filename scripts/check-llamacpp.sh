@@ -12,6 +12,12 @@
 #   2. llm-drop is built (swift build -c release; in .build-llamacpp when another build holds .build).
 #   3. The models are fetched (scripts/fetch-models.sh smollm2 gemma3) unless MODEL / GEMMA3 name them.
 #
+# `scripts/check-llamacpp.sh convert` (make check-llamacpp-convert) checks instead the GGUFs `llm-drop convert --to
+# gguf` writes from Hugging Face folders (F32, F16, Q8_0, Q4_0; scripts/check-llamacpp-convert.py): SmolLM2's and
+# Gemma 3's folders written by llm-drop (and by transformers, when .venv-hf has torch, transformers and gguf) and
+# attention- and joint-dropped SmolLM2 folders in LLM-Drop's layout (written as `deci`); ONLY then names source keys
+# (smollm2-hf, smollm2-tf, gemma3-hf, gemma3-tf, smollm2-attn, smollm2-joint).
+#
 # Environment: MODEL (SmolLM2 GGUF), GEMMA3 (Gemma 3 270M GGUF; GEMMA3=none skips it), CALIBRATION
 # (text for scoring; default Tests/Fixtures/data/c4_demo.json, else `self`), LLM_DROP_BIN (use this
 # binary, skip the build), ONLY (comma-separated model keys: smollm2, gemma3-270m, fix-llama,
@@ -91,6 +97,18 @@ if [ -z "$calibration" ]; then
 fi
 
 # --- 4. compare ----------------------------------------------------------------------------------
+if [ "${1:-}" = convert ]; then
+    # GGUFs written by `llm-drop convert --to gguf` from HF folders (SmolLM2, Gemma 3 270M, LLM-Drop-layout dropped
+    # folders; with .venv-hf also the folders transformers writes from the GGUFs), in F32/F16/Q8_0/Q4_0
+    hf=()
+    [ -x .venv-hf/bin/python ] && .venv-hf/bin/python -c "import torch, transformers, gguf" 2>/dev/null \
+        && hf=(--hf-python "$root/.venv-hf/bin/python")
+    extra=()
+    [ "${CHECK_LLAMACPP_KEEP:-0}" = 1 ] && extra+=(--keep)
+    [ -n "${ONLY:-}" ] && extra+=(--only "$ONLY")
+    exec "$py" scripts/check-llamacpp-convert.py --bin "$bin" --model "$model" "${gemma3[@]}" "${hf[@]}" \
+        --calibration "$calibration" --threads "${THREADS:-2}" "${extra[@]}"
+fi
 extra=()
 [ "${CHECK_LLAMACPP_KEEP:-0}" = 1 ] && extra+=(--keep)
 [ -n "${ONLY:-}" ] && extra+=(--only "$ONLY")
