@@ -1,10 +1,14 @@
-// Vectorised elementwise kernels against their plain-math definitions.
+// Vectorised elementwise kernels, in every kernel set this CPU runs, against their plain-math definitions.
 import Foundation
 import LLMTensor
 import XCTest
 
 final class KernelTests: XCTestCase {
     func testVectorExpWithinTwoUlpOfLibm() {
+        QuantTestData.forEachKernelSet { _ in vectorExpWithinTwoUlpOfLibm() }
+    }
+
+    func vectorExpWithinTwoUlpOfLibm() {
         var worst: Float = 0
         var x: Float = -87
         while x < 88 {
@@ -20,6 +24,10 @@ final class KernelTests: XCTestCase {
     }
 
     func testMaximumEqualsScalarMaximumAtEveryLengthAndPosition() {
+        QuantTestData.forEachKernelSet { _ in maximumEqualsScalarMaximumAtEveryLengthAndPosition() }
+    }
+
+    func maximumEqualsScalarMaximumAtEveryLengthAndPosition() {
         // The maximum in the 16-lane body, in the tail, first and last; all negative; -infinity (masked).
         for n in [1, 15, 16, 17, 31, 32, 33, 100] {
             for at in Set([0, n / 2, n - 1]) {
@@ -32,6 +40,10 @@ final class KernelTests: XCTestCase {
     }
 
     func testSoftmaxAndSiluMulMatchScalarFormulas() {
+        QuantTestData.forEachKernelSet { _ in softmaxAndSiluMulMatchScalarFormulas() }
+    }
+
+    func softmaxAndSiluMulMatchScalarFormulas() {
         let n = 37  // exercises the 16-lane body and the scalar tail
         let xs = (0..<n).map { Float(sin(Double($0) * 1.3)) * 9 }
         var soft = xs
@@ -50,6 +62,10 @@ final class KernelTests: XCTestCase {
     }
 
     func testLogSumExpMatchesFloat64Definition() {
+        QuantTestData.forEachKernelSet { _ in logSumExpMatchesFloat64Definition() }
+    }
+
+    func logSumExpMatchesFloat64Definition() {
         let n = 49_157  // a vocabulary-sized row with a scalar tail
         let xs = (0..<n).map { Float(sin(Double($0) * 0.37)) * 12 - 3 }
         let want = { () -> Double in
@@ -61,6 +77,10 @@ final class KernelTests: XCTestCase {
     }
 
     func testGeluTanhMulMatchesScalarTwin() {
+        QuantTestData.forEachKernelSet { _ in geluTanhMulMatchesScalarTwin() }
+    }
+
+    func geluTanhMulMatchesScalarTwin() {
         let n = 41
         let xs = (0..<n).map { Float(sin(Double($0) * 0.9)) * 7 }
         let up = xs.map { 1 - $0 * 0.25 }

@@ -1,4 +1,5 @@
-// Quantised dot products and GEMV: the fused SIMD kernels against their scalar twins.
+// Quantised dot products and GEMV: the fused SIMD kernels, in every kernel set this CPU runs, against
+// their scalar twins.
 import LLMTensor
 import XCTest
 
@@ -18,6 +19,10 @@ final class QuantDotTests: XCTestCase {
     }
 
     func testDotMatchesReferenceOnRandomRows() {
+        QuantTestData.forEachKernelSet { _ in dotsOnRandomRows() }
+    }
+
+    func dotsOnRandomRows() {
         for type in GGMLType.allCases {
             let lengths = type.blockSize == 1 ? [1, 15, 16, 17, 31, 32, 33, 100, 576, 1000] : [1, 2, 3, 5, 8, 18, 48].map { $0 * type.blockSize }
             for count in lengths {
@@ -29,6 +34,10 @@ final class QuantDotTests: XCTestCase {
     }
 
     func testDotMatchesReferenceOnFixtures() throws {
+        try QuantTestData.forEachKernelSet { _ in try dotsOnFixtures() }
+    }
+
+    func dotsOnFixtures() throws {
         for type in GGMLType.allCases {
             let (raw, all) = try QuantTestData.fixture(type)
             // The F16 fixture ends with ±inf edge halves; dot products stop before them.
@@ -51,6 +60,26 @@ final class QuantDotTests: XCTestCase {
     }
 
     func testGemvMatchesPerRowReferenceWithTwoThreads() throws {
+        try QuantTestData.forEachKernelSet { _ in try gemvOnRandomMatrices() }
+    }
+
+    /// The AVX2 and AVX-512 sets run the same 16-lane arithmetic with the same fused multiply-adds,
+    /// so their dot products agree bit for bit (SSE2 has no FMA and differs in rounding only).
+    func testAVX2AndAVX512DotsAreBitIdentical() {
+        guard Set(KernelSet.supported).isSuperset(of: ["avx2", "avx512"]) else { return }
+        for type in GGMLType.allCases {
+            let count = 5 * max(type.blockSize, 64)
+            let raw = QuantTestData.randomRow(type, count: count, seed: 99 &+ UInt64(type.rawValue))
+            let x = QuantTestData.randomVector(count, seed: 5)
+            var dots: [String: Float] = [:]
+            QuantTestData.forEachKernelSet { set in
+                dots[set] = raw.withUnsafeBytes { QuantDot.dot(type, $0.baseAddress!, x, count: count) }
+            }
+            XCTAssertEqual(dots["avx2"]?.bitPattern, dots["avx512"]?.bitPattern, "\(type): \(dots)")
+        }
+    }
+
+    func gemvOnRandomMatrices() throws {
         let pool = try ThreadPool(threads: 2)
         for type in GGMLType.allCases {
             let rows = 37

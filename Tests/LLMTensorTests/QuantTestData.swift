@@ -85,6 +85,17 @@ enum QuantTestData {
         return out
     }
 
+    /// Runs `body` once with each kernel set this CPU supports active (the C kernels' AVX-512, AVX2
+    /// and SSE2 builds on x86-64), naming the set; the set chosen at start-up is active again after.
+    static func forEachKernelSet(_ body: (String) throws -> Void) rethrows {
+        let chosen = KernelSet.active
+        defer { KernelSet.select(chosen) }
+        for set in KernelSet.supported {
+            XCTAssertTrue(KernelSet.select(set), set)
+            try body(set)
+        }
+    }
+
     /// Index of the first element whose bit pattern differs, or nil.
     static func firstBitMismatch(_ a: [Float], _ b: [Float]) -> Int? {
         precondition(a.count == b.count)

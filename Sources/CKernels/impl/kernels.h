@@ -1,0 +1,432 @@
+// The kernels, written once with clang's portable vector types (16 f32 lanes) and compiled once per
+// instruction set: each kernels_<set>.c includes this file between a `#pragma clang attribute push`
+// of its `target` and the pop, after defining
+//   LLMK_SET     the set's identifier (avx512, avx2, sse2, neon, generic),
+//   LLMK_FMA     1 where the set has fused multiply-add (the dot products use it; the others do not),
+//   LLMK_F16     how to widen IEEE halves: LLMK_F16_BITS (integer operations), LLMK_F16_F16C,
+//                LLMK_F16_AVX512 or LLMK_F16_NATIVE (the compiler's __fp16).
+// System headers are included by the .c file before the pragma. Every function here is static: each
+// set is its own translation unit and exports one `struct llmk_set`.
+//
+// Lanes are 16 wide in every set, so the sets differ only in fused vs separate multiply-add: AVX2 and
+// AVX-512 give bit-identical results, and everything but the dot products is bit-identical across all
+// sets. FP contraction is off: a*b + c is two roundings unless written FMA(a, b, c).
+//
+// Block layouts are ggml's (ggml-common.h); the decoders mirror the scalar references in
+// Sources/LLMTensor/Dequantize.swift, which the tests hold every set to.
+#pragma clang fp contract(off)
+// Vectors cross no function boundary (the helpers are always inlined), so the ABI note is moot.
+#pragma clang diagnostic ignored "-Wpsabi"
+
+#define LLMK_F16_BITS 0
+#define LLMK_F16_F16C 1
+#define LLMK_F16_AVX512 2
+#define LLMK_F16_NATIVE 3
+
+#define LLMK_CAT2(a, b) a##b
+#define LLMK_CAT(a, b) LLMK_CAT2(a, b)
+#define LLMK_INLINE static inline __attribute__((always_inline))
+
+typedef float f32x16 __attribute__((vector_size(64)));
+typedef int32_t i32x16 __attribute__((vector_size(64)));
+typedef uint32_t u32x16 __attribute__((vector_size(64)));
+typedef uint16_t u16x16 __attribute__((vector_size(32)));
+typedef uint8_t u8x16 __attribute__((vector_size(16)));
+typedef int8_t i8x16 __attribute__((vector_size(16)));
+typedef float f32x8 __attribute__((vector_size(32)));
+typedef float f32x4 __attribute__((vector_size(16)));
+
+// MARK: loads, stores, lanes
+
+LLMK_INLINE f32x16 loadf(const float *p) { f32x16 v; memcpy(&v, p, sizeof v); return v; }
+LLMK_INLINE void storef(float *p, f32x16 v) { memcpy(p, &v, sizeof v); }
+LLMK_INLINE u8x16 loadb(const unsigned char *p) { u8x16 v; memcpy(&v, p, sizeof v); return v; }
+LLMK_INLINE i8x16 loadsb(const unsigned char *p) { i8x16 v; memcpy(&v, p, sizeof v); return v; }
+LLMK_INLINE uint16_t load16(const unsigned char *p) { uint16_t v; memcpy(&v, p, 2); return v; }
+LLMK_INLINE uint32_t load32(const unsigned char *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+LLMK_INLINE f32x16 splat(float s) { return (f32x16){s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s}; }
+LLMK_INLINE f32x16 floats(u8x16 v) { return __builtin_convertvector(v, f32x16); }
+
+#if LLMK_FMA
+#define FMA(a, b, c) __builtin_elementwise_fma((a), (b), (c))
+#else
+#define FMA(a, b, c) ((a) * (b) + (c))
+#endif
+
+/// Pairwise sum of the 16 lanes, in one fixed order for every set.
+LLMK_INLINE float hsum(f32x16 v) {
+    f32x8 a = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7) + __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
+    f32x4 b = __builtin_shufflevector(a, a, 0, 1, 2, 3) + __builtin_shufflevector(a, a, 4, 5, 6, 7);
+    return (b[0] + b[2]) + (b[1] + b[3]);
+}
+
+/// Lane select without C++'s vector ?: (mask lanes are all ones or all zeros).
+LLMK_INLINE f32x16 pick(i32x16 mask, f32x16 yes, f32x16 no) { return (f32x16)((mask & (i32x16)yes) | (~mask & (i32x16)no)); }
+LLMK_INLINE i32x16 picki(i32x16 mask, i32x16 yes, i32x16 no) { return (mask & yes) | (~mask & no); }
+LLMK_INLINE f32x16 vmax(f32x16 a, f32x16 b) { return pick(a > b, a, b); }
+LLMK_INLINE f32x16 vmin(f32x16 a, f32x16 b) { return pick(a < b, a, b); }
+
+// MARK: halves
+
+/// Exact IEEE binary16 → binary32 by integer operations (sets without a conversion instruction).
+LLMK_INLINE float half_bits(uint16_t h) {
+    uint32_t em = (uint32_t)(h & 0x7FFF) << 13, sign = (uint32_t)(h & 0x8000) << 16, bits;
+    if (em >= 0x0F800000u) bits = em | 0x7F800000u;             // inf / NaN
+    else if (em >= 0x00800000u) bits = em + (112u << 23);       // normal: rebias 127 − 15
+    else {                                                      // zero / subnormal, exact
+        float f, base;
+        uint32_t fb = em | (113u << 23), bb = 113u << 23;
+        memcpy(&f, &fb, 4);
+        memcpy(&base, &bb, 4);
+        f -= base;
+        memcpy(&bits, &f, 4);
+    }
+    bits |= sign;
+    float out;
+    memcpy(&out, &bits, 4);
+    return out;
+}
+
+LLMK_INLINE f32x16 halves_bits(u16x16 h) {
+    i32x16 w = __builtin_convertvector(h, i32x16);
+    i32x16 em = (w & 0x7FFF) << 13, sign = (w & 0x8000) << 16;
+    i32x16 normal = em + (112 << 23);
+    f32x16 subf = (f32x16)(em | (113 << 23)) - splat(0x1p-14f);
+    i32x16 sub = (i32x16)subf;
+    i32x16 bits = picki(em < 0x00800000, sub, normal);
+    bits = picki(em >= 0x0F800000, em | 0x7F800000, bits);
+    return (f32x16)(bits | sign);
+}
+
+#if LLMK_F16 == LLMK_F16_F16C || LLMK_F16 == LLMK_F16_AVX512
+LLMK_INLINE float half(const unsigned char *p) { return _cvtsh_ss(load16(p)); }
+#elif LLMK_F16 == LLMK_F16_NATIVE
+LLMK_INLINE float half(const unsigned char *p) { __fp16 h; memcpy(&h, p, 2); return (float)h; }
+#else
+LLMK_INLINE float half(const unsigned char *p) { return half_bits(load16(p)); }
+#endif
+
+/// 16 halves at p, widened.
+LLMK_INLINE f32x16 halves(const unsigned char *p) {
+#if LLMK_F16 == LLMK_F16_AVX512
+    return (f32x16)_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
+#elif LLMK_F16 == LLMK_F16_F16C
+    f32x8 lo = (f32x8)_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
+    f32x8 hi = (f32x8)_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p + 16)));
+    return __builtin_shufflevector(lo, hi, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+#elif LLMK_F16 == LLMK_F16_NATIVE
+    typedef __fp16 f16x16 __attribute__((vector_size(32)));
+    f16x16 h;
+    memcpy(&h, p, sizeof h);
+    return __builtin_convertvector(h, f32x16);
+#else
+    u16x16 h;
+    memcpy(&h, p, sizeof h);
+    return halves_bits(h);
+#endif
+}
+
+/// 16 bfloat16 at p, widened (the top half of an f32).
+LLMK_INLINE f32x16 bhalves(const unsigned char *p) {
+    u16x16 h;
+    memcpy(&h, p, sizeof h);
+    return (f32x16)(__builtin_convertvector(h, u32x16) << 16);
+}
+
+// MARK: bit helpers
+
+/// 8 bytes per byte value: 16 where the corresponding bit is set (the 5th bits of Q5_0/Q5_1 weights).
+#define FB(b, k) (((b) >> (k) & 1ull) << (8 * (k) + 4))
+#define FB8(b) (FB(b, 0) | FB(b, 1) | FB(b, 2) | FB(b, 3) | FB(b, 4) | FB(b, 5) | FB(b, 6) | FB(b, 7))
+#define FB4(b) FB8(b), FB8(b + 1), FB8(b + 2), FB8(b + 3)
+#define FB16(b) FB4(b), FB4(b + 4), FB4(b + 8), FB4(b + 12)
+#define FB64(b) FB16(b), FB16(b + 16), FB16(b + 32), FB16(b + 48)
+static const uint64_t fifth_bits[256] = {FB64(0), FB64(64), FB64(128), FB64(192)};
+
+/// The 5th bits of weights 0…15 (lo) and 16…31 (hi) from the 32-bit qh at p, as 0/16 per lane.
+LLMK_INLINE void q5_high(const unsigned char *p, u8x16 *lo, u8x16 *hi) {
+    uint64_t a[2] = {fifth_bits[p[0]], fifth_bits[p[1]]}, b[2] = {fifth_bits[p[2]], fifth_bits[p[3]]};
+    memcpy(lo, a, 16);
+    memcpy(hi, b, 16);
+}
+
+/// 1 << position where bit k of a lane is set, else 0 (k, position constants after inlining).
+LLMK_INLINE u8x16 bit_to(u8x16 v, int k, int position) {
+    u8x16 moved = k <= position ? v << (uint8_t)(position - k) : v >> (uint8_t)(k - position);
+    return moved & (uint8_t)(1u << position);
+}
+
+/// get_scale_min_k4: the 6-bit scale and min of sub-block j of Q4_K/Q5_K from the 12 bytes at q.
+LLMK_INLINE void scale_min_k4(int j, const unsigned char *q, float *scale, float *min) {
+    if (j < 4) {
+        *scale = (float)(q[j] & 63);
+        *min = (float)(q[j + 4] & 63);
+    } else {
+        *scale = (float)((q[j + 4] & 0x0F) | ((q[j - 4] >> 6) << 4));
+        *min = (float)((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
+    }
+}
+
+/// The signed 6-bit scale of group g of Q3_K (12 bytes at p + 96).
+LLMK_INLINE float q3k_scale(const unsigned char *p, int g) {
+    unsigned low = g < 8 ? p[96 + (g & 7)] & 0x0F : p[96 + (g & 7)] >> 4;
+    unsigned high = (p[104 + (g & 3)] >> (2 * (g >> 2))) & 3;
+    return (float)((int)(low | (high << 4)) - 32);
+}
+
+/// ql | (bits shift … shift + 1 of qh moved to 4 … 5), minus 32 (exact): one Q6_K quant per lane.
+LLMK_INLINE f32x16 q6_lanes(u8x16 ql, u8x16 qh, int shift) {
+    u8x16 high = shift <= 4 ? qh << (uint8_t)(4 - shift) : qh >> (uint8_t)(shift - 4);
+    return floats(ql | (high & 0x30)) - 32;
+}
+
+// MARK: sinks
+// The decoders hand 32 weights at a time (offset o … o+15 in a, o+16 … o+31 in b) to a sink, as
+//   put(a, b):            the finished weights;
+//   scaled(a, b, bias, d): integer-valued a, b: weight = (a − bias)·d;
+//   affine(a, b, d, m):    integer-valued a, b: weight = a·d + m.
+// The store sink writes each weight with exactly the reference's float operations; the dot sink
+// folds bias and offset into Σx per 32 weights: Σ (a·d + m)·x = d·Σ a·x + m·Σx.
+
+struct store_sink { float *dst; };
+
+LLMK_INLINE void store_put(struct store_sink *s, long o, f32x16 a, f32x16 b) {
+    storef(s->dst + o, a);
+    storef(s->dst + o + 16, b);
+}
+LLMK_INLINE void store_scaled(struct store_sink *s, long o, f32x16 a, f32x16 b, float bias, float d) {
+    store_put(s, o, (a - bias) * d, (b - bias) * d);  // a − bias is exact: small integers
+}
+LLMK_INLINE void store_affine(struct store_sink *s, long o, f32x16 a, f32x16 b, float d, float m) {
+    store_put(s, o, a * d + m, b * d + m);
+}
+
+struct dot_sink { const float *x, *xs; f32x16 acc; float offsets; };
+
+LLMK_INLINE void dot_put(struct dot_sink *s, long o, f32x16 a, f32x16 b) {
+    s->acc = FMA(a, loadf(s->x + o), s->acc);
+    s->acc = FMA(b, loadf(s->x + o + 16), s->acc);
+}
+LLMK_INLINE void dot_scaled(struct dot_sink *s, long o, f32x16 a, f32x16 b, float bias, float d) {
+    f32x16 t = FMA(b, loadf(s->x + o + 16), a * loadf(s->x + o));
+    s->acc = FMA(t, splat(d), s->acc);
+    if (bias != 0) s->offsets = s->offsets - bias * d * s->xs[o >> 5];
+}
+LLMK_INLINE void dot_affine(struct dot_sink *s, long o, f32x16 a, f32x16 b, float d, float m) {
+    f32x16 t = FMA(b, loadf(s->x + o + 16), a * loadf(s->x + o));
+    s->acc = FMA(t, splat(d), s->acc);
+    s->offsets = s->offsets + m * s->xs[o >> 5];
+}
+
+// MARK: decoders, one per format, instantiated for both sinks
+
+#define SINK store
+#include "formats.h"
+#undef SINK
+#define SINK dot
+#include "formats.h"
+#undef SINK
+
+// MARK: dot products over rows
+
+/// Rows of a block format: blocks go alternately to two sinks, two independent chains of adds.
+#define LLMK_ROWS(fmt, weights, bytes)                                                              \
+    static void rows_##fmt(const unsigned char *w, size_t row_bytes, long r0, long r1, long cols,    \
+                           const float *x, const float *xs, float *y) {                              \
+        long blocks = cols / (weights);                                                              \
+        for (long r = r0; r < r1; r++) {                                                             \
+            const unsigned char *row = w + (size_t)r * row_bytes;                                    \
+            struct dot_sink s0 = {x, xs, {0}, 0}, s1 = {x, xs, {0}, 0};                              \
+            long b = 0;                                                                              \
+            for (; b + 1 < blocks; b += 2) {                                                         \
+                fmt##_dot(row + b * (bytes), b * (weights), &s0);                                    \
+                fmt##_dot(row + (b + 1) * (bytes), (b + 1) * (weights), &s1);                        \
+            }                                                                                        \
+            if (b < blocks) fmt##_dot(row + b * (bytes), b * (weights), &s0);                        \
+            y[r] = hsum(s0.acc + s1.acc) + (s0.offsets + s1.offsets);                                \
+        }                                                                                            \
+    }
+LLMK_ROWS(q4_0, 32, 18)
+LLMK_ROWS(q4_1, 32, 20)
+LLMK_ROWS(q5_0, 32, 22)
+LLMK_ROWS(q5_1, 32, 24)
+LLMK_ROWS(q8_0, 32, 34)
+LLMK_ROWS(q2_K, 256, 84)
+LLMK_ROWS(q3_K, 256, 110)
+LLMK_ROWS(q4_K, 256, 144)
+LLMK_ROWS(q5_K, 256, 176)
+LLMK_ROWS(q6_K, 256, 210)
+
+/// Float rows (F32, F16, BF16): 32 weights a step into two accumulators; a tail of < 32 in order.
+#define LLMK_FLOAT_ROWS(name, size, widen, scalar)                                                   \
+    static void rows_##name(const unsigned char *w, size_t row_bytes, long r0, long r1, long cols,   \
+                            const float *x, const float *xs, float *y) {                             \
+        (void)xs;                                                                                    \
+        for (long r = r0; r < r1; r++) {                                                             \
+            const unsigned char *row = w + (size_t)r * row_bytes;                                    \
+            f32x16 a0 = {0}, a1 = {0};                                                               \
+            long i = 0;                                                                              \
+            for (; i + 32 <= cols; i += 32) {                                                        \
+                a0 = FMA(widen(row + (size) * i), loadf(x + i), a0);                                 \
+                a1 = FMA(widen(row + (size) * (i + 16)), loadf(x + i + 16), a1);                     \
+            }                                                                                        \
+            float tail = 0;                                                                          \
+            for (; i < cols; i++) tail = tail + scalar(row + (size) * i) * x[i];                     \
+            y[r] = hsum(a0 + a1) + tail;                                                             \
+        }                                                                                            \
+    }
+LLMK_INLINE float f32_at(const unsigned char *p) { float v; memcpy(&v, p, 4); return v; }
+LLMK_INLINE float bf16_at(const unsigned char *p) { uint32_t b = (uint32_t)load16(p) << 16; float v; memcpy(&v, &b, 4); return v; }
+LLMK_INLINE f32x16 f32s(const unsigned char *p) { f32x16 v; memcpy(&v, p, sizeof v); return v; }
+LLMK_FLOAT_ROWS(f32, 4, f32s, f32_at)
+LLMK_FLOAT_ROWS(f16, 2, halves, half)
+LLMK_FLOAT_ROWS(bf16, 2, bhalves, bf16_at)
+
+// MARK: dequantisation
+
+#define LLMK_DEQUANT(fmt, weights, bytes)                                                            \
+    static void dequant_##fmt(const unsigned char *src, float *dst, long count) {                   \
+        struct store_sink s = {dst};                                                                 \
+        for (long b = 0; b < count / (weights); b++) fmt##_store(src + b * (bytes), b * (weights), &s); \
+    }
+LLMK_DEQUANT(q4_0, 32, 18)
+LLMK_DEQUANT(q4_1, 32, 20)
+LLMK_DEQUANT(q5_0, 32, 22)
+LLMK_DEQUANT(q5_1, 32, 24)
+LLMK_DEQUANT(q8_0, 32, 34)
+LLMK_DEQUANT(q2_K, 256, 84)
+LLMK_DEQUANT(q3_K, 256, 110)
+LLMK_DEQUANT(q4_K, 256, 144)
+LLMK_DEQUANT(q5_K, 256, 176)
+LLMK_DEQUANT(q6_K, 256, 210)
+
+static void dequant_f32(const unsigned char *src, float *dst, long count) { memcpy(dst, src, (size_t)count * 4); }
+
+#define LLMK_DEQUANT_HALF(name, widen, scalar)                                                       \
+    static void dequant_##name(const unsigned char *src, float *dst, long count) {                  \
+        long i = 0;                                                                                  \
+        for (; i + 16 <= count; i += 16) storef(dst + i, widen(src + 2 * i));                        \
+        for (; i < count; i++) dst[i] = scalar(src + 2 * i);                                         \
+    }
+LLMK_DEQUANT_HALF(f16, halves, half)
+LLMK_DEQUANT_HALF(bf16, bhalves, bf16_at)
+
+// MARK: elementwise
+
+static void block_sums(const float *x, long count, float *xs) {
+    for (long b = 0; b < count / 32; b++) xs[b] = hsum(loadf(x + 32 * b) + loadf(x + 32 * b + 16));
+}
+
+/// e^x, 16 lanes (Cephes expf: x = n·ln2 + r, degree-6 polynomial for e^r, 2^n through the exponent
+/// bits); within 2 ulp of expf over the clamped range. Separate multiplies and adds in every set.
+LLMK_INLINE f32x16 vexp(f32x16 x) {
+    x = vmax(vmin(x, splat(88.3f)), splat(-87.3f));
+    const f32x16 magic = splat(12582912.0f);  // 1.5·2²³: adding it rounds to an integer
+    f32x16 shifted = x * 1.44269504f + magic;
+    f32x16 n = shifted - magic;
+    f32x16 r = x - n * 0.693359375f + n * 2.1219444e-4f;
+    f32x16 p = splat(1.98756915e-4f);
+    p = p * r + 1.39819995e-3f;
+    p = p * r + 8.3334519e-3f;
+    p = p * r + 4.16665796e-2f;
+    p = p * r + 1.66666655e-1f;
+    p = p * r + 5.00000012e-1f;
+    p = p * r * r + r + 1;
+    i32x16 ni = (i32x16)shifted - (i32x16)magic;
+    return p * (f32x16)((ni + 127) << 23);
+}
+
+static void exp16(const float *x, float *y) { storef(y, vexp(loadf(x))); }
+
+static float max_of(const float *x, long n) {
+    f32x16 m = splat(-__builtin_inff());
+    long i = 0;
+    for (; i + 16 <= n; i += 16) m = vmax(m, loadf(x + i));
+    float s = -__builtin_inff();
+    for (int k = 0; k < 16; k++) s = m[k] > s ? m[k] : s;
+    for (; i < n; i++) s = x[i] > s ? x[i] : s;
+    return s;
+}
+
+static float exp_shifted(float *x, long n, float shift) {
+    float sum = 0;
+    long i = 0;
+    for (; i + 16 <= n; i += 16) {
+        f32x16 e = vexp(loadf(x + i) - shift);
+        storef(x + i, e);
+        sum = sum + hsum(e);
+    }
+    for (; i < n; i++) {
+        f32x16 e = vexp(splat(x[i] - shift));
+        x[i] = e[0];
+        sum = sum + e[0];
+    }
+    return sum;
+}
+
+static double exp_sum_f64(const float *x, long n, float shift) {
+    double sum = 0;
+    long i = 0;
+    for (; i + 16 <= n; i += 16) sum += (double)hsum(vexp(loadf(x + i) - shift));
+    for (; i < n; i++) sum += (double)vexp(splat(x[i] - shift))[0];
+    return sum;
+}
+
+static void scale(float *x, long n, float s) {
+    long i = 0;
+    for (; i + 16 <= n; i += 16) storef(x + i, loadf(x + i) * s);
+    for (; i < n; i++) x[i] = x[i] * s;
+}
+
+LLMK_INLINE f32x16 silu_times(f32x16 g, f32x16 u) { return g / (1 + vexp(-g)) * u; }
+
+LLMK_INLINE f32x16 gelu_tanh_times(f32x16 g, f32x16 u) {
+    f32x16 inner = 0.79788456f * (g + 0.044715f * g * g * g);  // √(2/π)(g + 0.044715 g³)
+    return g / (1 + vexp(-2 * inner)) * u;
+}
+
+#define LLMK_GATED(name, op)                                                                         \
+    static void name(float *gate, const float *up, long n) {                                         \
+        long i = 0;                                                                                  \
+        for (; i + 16 <= n; i += 16) storef(gate + i, op(loadf(gate + i), loadf(up + i)));           \
+        for (; i < n; i++) gate[i] = op(splat(gate[i]), splat(up[i]))[0];                            \
+    }
+LLMK_GATED(silu_mul, silu_times)
+LLMK_GATED(gelu_tanh_mul, gelu_tanh_times)
+
+/// Σ x[i] with four independent accumulators: a pure streaming read, for measuring memory bandwidth.
+static float read_sum(const float *x, long n) {
+    f32x16 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+    long i = 0;
+    for (; i + 64 <= n; i += 64) {
+        a0 = a0 + loadf(x + i);
+        a1 = a1 + loadf(x + i + 16);
+        a2 = a2 + loadf(x + i + 32);
+        a3 = a3 + loadf(x + i + 48);
+    }
+    float tail = 0;
+    for (; i < n; i++) tail = tail + x[i];
+    return hsum((a0 + a1) + (a2 + a3)) + tail;
+}
+
+// MARK: the set
+
+const struct llmk_set LLMK_CAT(llmk_set_, LLMK_SET) = {
+    .name = LLMK_SET_NAME,
+    .rows = {[0] = rows_f32, [1] = rows_f16, [2] = rows_q4_0, [3] = rows_q4_1, [6] = rows_q5_0,
+             [7] = rows_q5_1, [8] = rows_q8_0, [10] = rows_q2_K, [11] = rows_q3_K, [12] = rows_q4_K,
+             [13] = rows_q5_K, [14] = rows_q6_K, [30] = rows_bf16},
+    .dequant = {[0] = dequant_f32, [1] = dequant_f16, [2] = dequant_q4_0, [3] = dequant_q4_1,
+                [6] = dequant_q5_0, [7] = dequant_q5_1, [8] = dequant_q8_0, [10] = dequant_q2_K,
+                [11] = dequant_q3_K, [12] = dequant_q4_K, [13] = dequant_q5_K, [14] = dequant_q6_K,
+                [30] = dequant_bf16},
+    .block_sums = block_sums,
+    .max = max_of,
+    .exp_shifted = exp_shifted,
+    .exp_sum_f64 = exp_sum_f64,
+    .scale = scale,
+    .silu_mul = silu_mul,
+    .gelu_tanh_mul = gelu_tanh_mul,
+    .exp16 = exp16,
+    .read_sum = read_sum,
+};

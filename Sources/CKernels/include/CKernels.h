@@ -1,0 +1,70 @@
+// The engine's hot kernels, compiled once per instruction set and chosen at run time from the CPU's
+// features (x86-64: AVX-512, AVX2/FMA/F16C, baseline SSE2; arm64: NEON). SwiftPM gives a package no
+// per-function target settings and refuses `unsafeFlags` in a dependency, so these live in C, where
+// each instruction set is a `target` attribute on the functions of one translation unit.
+//
+// Type ids are ggml's (`ggml_type`): 0 F32, 1 F16, 2 Q4_0, 3 Q4_1, 6 Q5_0, 7 Q5_1, 8 Q8_0, 10 Q2_K,
+// 11 Q3_K, 12 Q4_K, 13 Q5_K, 14 Q6_K, 30 BF16. Every function is pure and thread-safe.
+#ifndef LLMDROP_CKERNELS_H
+#define LLMDROP_CKERNELS_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Name of the kernel set in use ("avx512", "avx2", "sse2", "neon"). The best one the CPU and OS
+/// support is chosen on first use; the environment variable LLM_DROP_KERNELS can ask for a lower one.
+const char *llmk_active(void);
+
+/// Uses the kernel set named `name` from now on; returns 0 when this CPU cannot run it (nothing
+/// changes then). For tests and benchmarks that compare the sets; not for use while kernels run.
+int llmk_select(const char *name);
+
+/// The names of the kernel sets this CPU can run, best first; `index` past the last gives NULL.
+const char *llmk_supported(int index);
+
+/// xs[b] = Σ x[32b ..< 32b + 32] for b < count / 32 (count a multiple of 32): the per-block sums of
+/// the activation that quantised dot products fold offsets into.
+void llmk_block_sums(const float *x, long count, float *xs);
+
+/// y[r] = Σ_i w(r, i)·x[i] for r in [r0, r1): rows of `cols` weights of type `type`, `row_bytes`
+/// apart from `w`, decoded in registers. `xs` holds the block sums of x (llmk_block_sums; may be
+/// NULL for F32, F16, BF16). Sums run with fused multiply-adds where the CPU has them.
+void llmk_dot_rows(int type, const void *w, size_t row_bytes, long r0, long r1, long cols,
+                   const float *x, const float *xs, float *y);
+
+/// Decodes `count` weights (a whole number of blocks) of `type` into f32, bit for bit as ggml's
+/// dequantize_row_* functions do (no fused operations).
+void llmk_dequantize(int type, const void *src, float *dst, long count);
+
+/// max(x[0 ..< n]) (n ≥ 1).
+float llmk_max(const float *x, long n);
+
+/// x[i] = e^(x[i] − shift) in place; returns Σ x[i] (f32 sums of 16-lane chunks, in order).
+float llmk_exp_shifted(float *x, long n, float shift);
+
+/// Σ e^(x[i] − shift) with f32 exponentials and an f64 sum (log-sum-exp over large vocabularies).
+double llmk_exp_sum_f64(const float *x, long n, float shift);
+
+/// x[i] *= s.
+void llmk_scale(float *x, long n, float s);
+
+/// gate[i] = silu(gate[i])·up[i], silu(g) = g / (1 + e^−g) (SwiGLU).
+void llmk_silu_mul(float *gate, const float *up, long n);
+
+/// gate[i] = gelu_tanh(gate[i])·up[i] = g / (1 + e^(−2u))·up, u = √(2/π)(g + 0.044715 g³) (GeGLU).
+void llmk_gelu_tanh_mul(float *gate, const float *up, long n);
+
+/// e^x for 16 lanes (the kernels' exponential), for its test against expf.
+void llmk_exp16(const float *x, float *y);
+
+/// Σ x[i], read at full speed (a memory-bandwidth probe; the sum keeps the reads from being removed).
+float llmk_read_sum(const float *x, long n);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,16 @@
+// AVX-512 F/BW/DQ/VL (x86-64-v4): kernels.h under that target, 16 lanes in one register.
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "impl/set.h"
+
+#pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,f16c,bmi2"))), apply_to = function)
+#define LLMK_FMA 1
+#define LLMK_F16 LLMK_F16_AVX512
+#define LLMK_SET avx512
+#define LLMK_SET_NAME "avx512"
+#include "impl/kernels.h"
+#pragma clang attribute pop
+#endif
