@@ -15,7 +15,7 @@ export OPENBLAS_CORETYPE := $(OPENBLAS_CORE)
 endif
 endif
 
-.PHONY: deps build model models demo test bench clean check-llamacpp check-hf check-llmdrop check-llamacpp-convert
+.PHONY: deps build model models demo test bench clean check-llamacpp check-hf example check-llmdrop check-llamacpp-convert
 
 # System prerequisites (Debian/Ubuntu): OpenBLAS through pkg-config.
 deps:
@@ -61,6 +61,11 @@ bench: build models
 
 test: deps models
 	swift test -c release
+
+# LLMDropKit as a dependency: Examples/DecodeSpeed (by path, no build settings) must run the same kernel
+# set as the CLI; prints both decode speeds. CI runs it after the tests (whose build made the CLI).
+example: deps model
+	MODEL="$(MODEL)" BIN="$(BIN)" scripts/example.sh
 
 # Pruned GGUF files run in llama.cpp exactly when llm-drop says they do (runs_in_llama_cpp), and there
 # match llm-drop with the plan applied at load: SmolLM2, Gemma 3 270M and the family fixtures. Installs

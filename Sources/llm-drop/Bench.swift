@@ -38,8 +38,17 @@ struct Bench: ParsableCommand {
         }
         let runs = try speed.measure(variants)
         let speedup = baseline ? SpeedComparison.speedup(runs) : nil
+        Log.info("measuring this machine's read bandwidth and SGEMM rate")
+        let limits = SpeedLimits.measure(variants[0].model, promptTokens: speed.lengths.max() ?? 128)
+        // Per run: weight bytes read per second while decoding, matrix FLOP/s while prefilling.
+        let rates: [[String: Double]] = zip(runs, runs.map { r in variants.first { $0.plan == r.plan }!.model }).map { r, model in
+            var rate = ["prefill_gflop_per_second": 2 * Double(model.matrixMultiplyAdds) * r.prefillTokensPerSecond / 1e9]
+            if let d = r.decodeTokensPerSecond { rate["decode_read_gb_per_second"] = Double(model.decodeWeightBytes) * d / 1e9 }
+            return rate
+        }
         var json: [String: Any] = ["runs": try JSONSerialization.jsonObject(with: JSONEncoder().encode(runs)), "threads": modelOptions.threads,
-                                   "blas_core": BLAS.coreName]
+                                   "blas_core": BLAS.coreName, "kernels": KernelSet.active, "rates": rates,
+                                   "limits": try JSONSerialization.jsonObject(with: JSONEncoder().encode(limits))]
         if let speedup { json["speedup"] = speedup }
         if let report {
             try AtomicFile.write(try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys]), to: report)
@@ -48,13 +57,23 @@ struct Bench: ParsableCommand {
             try printJSON(json)
             return
         }
-        print("threads \(modelOptions.threads), \(speed.repetitions) repetitions, medians")
+        print("threads \(modelOptions.threads), kernels \(KernelSet.active), \(speed.repetitions) repetitions, medians")
         let table = [["model", "prompt", "prefill tok/s", "decode tok/s", "KV cache", "peak RSS"]] + runs.map { r in
             [r.plan.map { "dropped (\(URL(fileURLWithPath: $0).lastPathComponent))" } ?? "original", "\(r.promptTokens)",
              String(format: "%.1f", r.prefillTokensPerSecond), r.decodeTokensPerSecond.map { String(format: "%.1f", $0) } ?? "-",
              Format.bytes(r.kvCacheBytes), Format.bytes(r.peakRSSBytes)]
         }
         print(Format.table(table))
+        print("")
+        print("limits measured in this run: reading \(Format.bytes(limits.decodeWeightBytes)) (the weights of one token) "
+              + String(format: "%.1f GB/s; SGEMM %@ %.1f GFLOP/s", limits.readGBPerSecond,
+                       limits.sgemmShape.map(String.init).joined(separator: "×"), limits.sgemmGFLOPPerSecond))
+        print(Format.table([["model", "prompt", "prefill GFLOP/s", "of SGEMM", "decode GB/s", "of read"]] + zip(runs, rates).map { r, rate in
+            let p = rate["prefill_gflop_per_second"]!, d = rate["decode_read_gb_per_second"]
+            return [r.plan == nil ? "original" : "dropped", "\(r.promptTokens)", String(format: "%.1f", p),
+                    String(format: "%.2f", p / limits.sgemmGFLOPPerSecond), d.map { String(format: "%.1f", $0) } ?? "-",
+                    d.map { String(format: "%.2f", $0 / limits.readGBPerSecond) } ?? "-"]
+        }))
         if let speedup {
             print("")
             print(Format.table([["ratio (dropped / original)", "value"]] + speedup.sorted { $0.key < $1.key }.map { [$0.key, String(format: "%.3f", $0.value)] }))

@@ -111,5 +111,25 @@ final class CLITests: CLITestCase {
         let speedup = try XCTUnwrap(j["speedup"] as? [String: Double])
         XCTAssertEqual(Set(speedup.keys), ["prefill_8", "prefill_16", "decode", "kv_cache_saving"])
         XCTAssertEqual(try XCTUnwrap(speedup["kv_cache_saving"]), 0.5, accuracy: 1e-12)
+        // The limits of this machine, measured in the run, and each run's rate against them. Per token the
+        // tiny model multiplies through 4 layers × (Q 16×16 + K, V 16×8 + O 16×16 + gate, up, down 16×32)
+        // = 9216 weights and the tied 258 × 16 head, all F32; the dropped model skips 2 × 768 of them.
+        XCTAssertTrue(["avx512", "avx2", "sse2", "neon", "generic"].contains(j["kernels"] as? String ?? ""), "\(j["kernels"] ?? "nil")")
+        let limits = try XCTUnwrap(j["limits"] as? [String: Any])
+        XCTAssertEqual(limits["kernels"] as? String, j["kernels"] as? String)
+        XCTAssertEqual(limits["decode_weight_bytes"] as? Int, 4 * 13_344)
+        XCTAssertEqual(limits["matrix_flops_per_token"] as? Int, 2 * 13_344)
+        XCTAssertEqual(limits["sgemm_shape"] as? [Int], [16, 16, 32])
+        for key in ["read_gb_per_second", "sgemm_gflop_per_second"] { XCTAssertGreaterThan(limits[key] as? Double ?? 0, 0, key) }
+        let rates = try XCTUnwrap(j["rates"] as? [[String: Double]])
+        XCTAssertEqual(rates.count, 4)
+        for (r, rate) in zip(runs, rates) {
+            let prefill = try XCTUnwrap(r["prefill_tokens_per_second"] as? Double)
+            let flops = Double(r["plan"] == nil ? 2 * 13_344 : 2 * 11_808)
+            XCTAssertEqual(try XCTUnwrap(rate["prefill_gflop_per_second"]), flops * prefill / 1e9, accuracy: 1e-9)
+        }
+        let decode = try XCTUnwrap(runs[2]["decode_tokens_per_second"] as? Double)
+        XCTAssertEqual(try XCTUnwrap(rates[2]["decode_read_gb_per_second"]), 4 * 11_808 * decode / 1e9, accuracy: 1e-9)
+        XCTAssertNil(rates[1]["decode_read_gb_per_second"])
     }
 }
