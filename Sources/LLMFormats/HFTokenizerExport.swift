@@ -1,7 +1,8 @@
 // A GGUF's `tokenizer.ggml.*` metadata written as Hugging Face `tokenizer.json` + `tokenizer_config.json`
 // (the inverse of HFTokenizerJSON.swift), so that transformers' AutoTokenizer — and LLMDrop reading the
 // folder back — give the ids LLMDrop gives from the GGUF:
-//   * `gpt2` (byte-level BPE): tokens and merges as stored; the pre-tokenizer of `tokenizer.ggml.pre` as the
+//   * `gpt2` (byte-level BPE): tokens and merges as stored (merges as "left right" strings, which every
+//     tokenizers version reads, unless a piece holds a space); the pre-tokenizer of `tokenizer.ggml.pre` as the
 //     model's own tokenizer.json has it — gpt2: ByteLevel; smollm: Digits(individual) + ByteLevel; llama3 /
 //     qwen2: Split(their regex, Isolated) + ByteLevel without regex (llama3 with ignore_merges, qwen2 after
 //     an NFC normaliser), as llama.cpp's pre-tokenizers of those names split;
@@ -73,9 +74,8 @@ struct HFTokenizerExport {
             json["decoder"] = ["type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true]
             guard let merges = source["tokenizer.ggml.merges"]?.strings else { throw fail("a byte-level BPE needs tokenizer.ggml.merges") }
             bpe["merges"] = try merges.map { m -> [String] in
-                let p = m.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: false)
-                guard p.count == 2 else { throw fail("merge '\(m)' is not 'left right'") }
-                return [String(p[0]), String(p[1])]
+                guard let (a, b) = HFTokenizerJSON.splitMerge(m) else { throw fail("merge '\(m)' is not 'left right'") }
+                return [a, b]
             }
             bpe.merge(["unk_token": NSNull(), "fuse_unk": false, "byte_fallback": false, "ignore_merges": pre == "llama3" || pre == "llama-bpe"]) { $1 }
         case "llama":
@@ -95,6 +95,13 @@ struct HFTokenizerExport {
             bpe.merge(["unk_token": unk.map { tokens[$0] as Any } ?? NSNull(), "fuse_unk": true, "byte_fallback": true, "ignore_merges": false]) { $1 }
         default:
             throw fail("tokenizer model '\(model)' is not written (gpt2 and llama are)")
+        }
+        // Merges as "left right" strings, the form every version of HF tokenizers reads: the ["left", "right"] pairs
+        // that tokenizers >= 0.20 writes fail to load in older ones ("data did not match any variant of untagged
+        // enum ModelWrapper" in 0.15.2, which transformers 4.38 installs, the version LLM-Drop's code is written
+        // for). Pairs only when a piece holds a space, which the string form cannot carry.
+        if let pairs = bpe["merges"] as? [[String]], !pairs.contains(where: { $0.contains { $0.unicodeScalars.contains(" ") } }) {
+            bpe["merges"] = pairs.map { "\($0[0]) \($0[1])" }
         }
         json["model"] = bpe
         // BOS/EOS around a sequence, as the flags say (TemplateProcessing), else nothing added.

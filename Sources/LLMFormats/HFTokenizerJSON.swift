@@ -20,6 +20,15 @@ private enum TokenTypeCode: Int32 {
 }
 
 struct HFTokenizerJSON {
+    /// A "left right" merge split at its space scalar, as HF tokenizers splits it — not at a Swift Character: a space
+    /// followed by a combining mark is one Character (Gemma's merge "▁ह ै", U+0948 after the space).
+    static func splitMerge(_ s: String) -> (String, String)? {
+        let u = s.unicodeScalars
+        guard let i = u.firstIndex(of: " ") else { return nil }
+        let a = String(u[..<i]), b = String(u[u.index(after: i)...])
+        return a.isEmpty || b.isEmpty ? nil : (a, b)
+    }
+
     /// `tokenizer.*` metadata in writing order.
     let metadata: [(String, GGUFValue)]
 
@@ -72,9 +81,8 @@ struct HFTokenizerJSON {
             merges.reserveCapacity(raw.count)
             for (i, m) in raw.enumerated() {
                 if let s = m as? String {
-                    let parts = s.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: false)
-                    guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { throw bad("model.merges[\(i)]", "'\(s)' is not 'left right'") }
-                    merges.append((String(parts[0]), String(parts[1])))
+                    guard let pair = Self.splitMerge(s) else { throw bad("model.merges[\(i)]", "'\(s)' is not 'left right'") }
+                    merges.append(pair)
                 } else if let p = m as? [Any], p.count == 2, let a = p[0] as? String, let b = p[1] as? String {
                     merges.append((a, b))
                 } else {

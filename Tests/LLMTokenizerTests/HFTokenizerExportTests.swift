@@ -56,6 +56,11 @@ final class HFTokenizerExportTests: XCTestCase {
         let config = try XCTUnwrap(TestPaths.json(folder.appendingPathComponent("tokenizer_config.json")) as? [String: Any])
         XCTAssertEqual(config["tokenizer_class"] as? String, "PreTrainedTokenizerFast")
         XCTAssertNotNil(config["chat_template"] as? String)
+        // merges as "left right" strings (HF tokenizers < 0.20, as transformers 4.38 installs, reads no other form)
+        let json = try XCTUnwrap(TestPaths.json(folder.appendingPathComponent("tokenizer.json")) as? [String: Any])
+        let merges = try XCTUnwrap((json["model"] as? [String: Any])?["merges"] as? [String])
+        XCTAssertEqual(merges.count, 48900)
+        XCTAssertEqual(merges.first, "Ġ t")
     }
 
     func testGemma3SentencePieceAsBPEWithByteFallback() throws {
@@ -71,6 +76,20 @@ final class HFTokenizerExportTests: XCTestCase {
         let a = g.encode(text, addSpecialTokens: false), b = h.encode(text, addSpecialTokens: false)
         print("hf tokenizer export gemma3: C4 text \(a.count) tokens from the GGUF, \(b.count) from the written tokenizer.json, equal: \(a == b)")
         XCTAssertEqual(b, a)
+        let json = try XCTUnwrap(TestPaths.json(folder.appendingPathComponent("tokenizer.json")) as? [String: Any])
+        XCTAssertNotNil((json["model"] as? [String: Any])?["merges"] as? [String], "merges as \"left right\" strings")
+    }
+
+    /// A "left right" merge is split at its space scalar: Gemma's "▁ह ै" (U+0948 after the space) is one Swift
+    /// Character around the space, which a Character split does not find (the written Gemma 3 file failed to read back).
+    func testStringMergeSplitAtTheSpaceScalar() throws {
+        let folder = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let json = #"{"model": {"type": "BPE", "byte_fallback": true, "merges": ["\u2581\u0939 \u0948", "a b"], "vocab": {"<unk>": 0, "\u2581\u0939": 1, "\u0948": 2, "\u2581\u0939\u0948": 3, "a": 4, "b": 5, "ab": 6}},"#
+            + #" "normalizer": {"type": "Replace", "pattern": {"String": " "}, "content": "\u2581"}, "pre_tokenizer": null, "added_tokens": []}"#
+        try Data(json.utf8).write(to: folder.appendingPathComponent("tokenizer.json"))
+        let m = Dictionary(try HFCheckpoint.tokenizerMetadata(folder: folder.path), uniquingKeysWith: { $1 })
+        XCTAssertEqual(m["tokenizer.ggml.tokens"]?.strings?.count, 7)
     }
 
     /// Canonically equivalent tokens (";" U+003B and the Greek question mark U+037E, as Gemma has) stay two
