@@ -37,6 +37,7 @@ import time
 
 import numpy as np
 
+sys.dont_write_bytecode = True  # no scripts/__pycache__ from importing a sibling script
 _spec = importlib.util.spec_from_file_location("check_llamacpp", os.path.join(os.path.dirname(__file__),
                                                                                "check-llamacpp.py"))
 lcp = importlib.util.module_from_spec(_spec)

@@ -31,6 +31,7 @@ import transformers
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 # check-hf.py's prompts and helpers (run, rel_l2)
+sys.dont_write_bytecode = True  # no scripts/__pycache__ from importing a sibling script
 _spec = importlib.util.spec_from_file_location("check_hf", os.path.join(os.path.dirname(__file__), "check-hf.py"))
 check_hf = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(check_hf)
