@@ -457,37 +457,23 @@ public final class LanguageModel: @unchecked Sendable {
             } else {
                 (keys, values, keyStart) = (newK, newV, s.position)
             }
-            // Queries go in tiles so that each tile only multiplies against the keys it can see.
-            // Heads run in parallel on the pool with single-threaded BLAS calls: these products are
-            // too small for BLAS's own threads to pay.
+            // Queries go in tiles, keys in blocks (TiledAttention), so scratch stays one tile × one
+            // block per thread. Heads run in parallel on the pool with single-threaded BLAS calls:
+            // these products are too small for BLAS's own threads to pay.
             BLAS.setThreads(1)
             defer { BLAS.setThreads(pool.threads) }
             for t0 in stride(from: 0, to: s.count, by: Workspace.queryTile) {
                 let T = min(s.count - t0, Workspace.queryTile)
-                let first = s.position + t0, last = first + T - 1     // positions of the tile's queries
-                let lo = window > 0 ? max(keyStart, first - window + 1) : keyStart
-                let L = last + 1 - lo
-                let k0 = keys + (lo - keyStart) * kw, v0 = values + (lo - keyStart) * kw
                 let q = ws.q + (s.row + t0) * qw, out = ws.attn + (s.row + t0) * qw
-                pool.forEachChunk(H) { heads in
+                pool.forEachChunk(H, indexed: { slot, heads in
                     for h in heads {
-                        let g = h / (H / G), scores = ws.scores + h * ws.scoresPerHead
-                        // scores: [T, L] = q_h · k_gᵀ · scale
-                        BLAS.gemm(q + h * Dh, lda: qw, k0 + g * Dh, ldb: kw, transB: true,
-                                  scores, ldc: L, m: T, n: L, k: Dh, alpha: scale)
-                        for t in 0..<T {
-                            // Visible: positions [P − window + 1, P] (or [0, P]) of query position P.
-                            let p = first + t
-                            let from = (window > 0 ? max(lo, p - window + 1) : lo) - lo, to = p + 1 - lo
-                            let row = scores + t * L
-                            row.update(repeating: 0, count: from)
-                            Kernels.softmax(row + from, to - from)
-                            (row + to).update(repeating: 0, count: L - to)
-                        }
-                        // out_h: [T, Dh] = scores · v_g
-                        BLAS.gemm(scores, lda: L, v0 + g * Dh, ldb: kw, out + h * Dh, ldc: qw, m: T, n: Dh, k: L)
+                        let g = h / (H / G)   // query head h reads key/value head g
+                        TiledAttention.run(q: q + h * Dh, ldq: qw, k: keys + g * Dh, v: values + g * Dh, ldkv: kw,
+                                           out: out + h * Dh, ldo: qw, queries: T, dim: Dh,
+                                           first: s.position + t0 - keyStart, window: window, scale: scale,
+                                           scratch: ws.scores + slot * ws.scoresPerThread)
                     }
-                }
+                })
             }
         }
         a.o.apply(ws.attn, m: R, ws.proj, scratch: ws.weights, pool: pool)  // proj: [R, D]

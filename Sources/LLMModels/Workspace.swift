@@ -8,8 +8,8 @@ final class Workspace {
     /// Queries per attention tile.
     static let queryTile = 128
     let rows: Int
-    /// Floats of attention scores each head owns (one query tile × all visible keys).
-    let scoresPerHead: Int
+    /// Floats of attention scratch each thread owns (one query tile × one key block, TiledAttention).
+    let scoresPerThread: Int
     let x, xn, proj, q, k, v, attn, gate, up, scores: UnsafeMutablePointer<Float>
     /// Keys/values of a sliding layer's window gathered from its ring cache, then this call's rows.
     let ringK, ringV: UnsafeMutablePointer<Float>
@@ -24,7 +24,6 @@ final class Workspace {
         let maxQ = (c.heads.max() ?? 0) * c.headDim, maxKV = (c.kvHeads.max() ?? 0) * c.headDim
         let maxF = c.ffnLength.max() ?? 0
         let maxT = segments.map(\.count).max() ?? 0
-        let maxL = segments.map { ($0.cache == nil ? 0 : $0.position) + $0.count }.max() ?? 0
         let maxRing = segments.compactMap { s in s.cache.map { cache in (0..<c.layerCount).filter(cache.isRing).map { cache.rows[$0] }.max() ?? 0 } }.max() ?? 0
         var all: [UnsafeMutablePointer<Float>] = []
         func buf(_ n: Int, zeroed: Bool = true) -> UnsafeMutablePointer<Float> {
@@ -37,8 +36,8 @@ final class Workspace {
         x = buf(R * D); xn = buf(R * D); proj = buf(R * D)
         q = buf(R * maxQ); k = buf(R * maxKV); v = buf(R * maxKV); attn = buf(R * maxQ)
         gate = buf(R * maxF); up = buf(R * maxF)
-        scoresPerHead = min(maxT, Self.queryTile) * maxL
-        scores = buf((c.heads.max() ?? 1) * scoresPerHead)
+        scoresPerThread = TiledAttention.scratchFloats(queries: min(maxT, Self.queryTile))
+        scores = buf(model.pool.threads * scoresPerThread)
         let ringRows = maxRing > 0 ? maxRing - 1 + maxT : 0
         ringK = buf(ringRows * maxKV, zeroed: false); ringV = buf(ringRows * maxKV, zeroed: false)
         let half = c.rope.dimensions / 2

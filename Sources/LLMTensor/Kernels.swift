@@ -89,6 +89,11 @@ public enum Kernels {
         llmk_scale(x, n, 1 / sum)
     }
 
+    /// x[i] = e^(x[i] − shift) in place; returns Σ x[i] (the unnormalised softmax of online attention).
+    public static func expShifted(_ x: UnsafeMutablePointer<Float>, _ n: Int, shift: Float) -> Float {
+        llmk_exp_shifted(x, n, shift)
+    }
+
     /// gate[i] = silu(gate[i]) · up[i] (SwiGLU), with silu(g) = g / (1 + e^−g).
     public static func siluMul(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, _ n: Int) {
         llmk_silu_mul(gate, up, n)

@@ -21,11 +21,17 @@ public struct ThreadPool: Sendable {
     /// Splits `0..<count` into at most `threads` contiguous chunks (each a multiple of `granularity`
     /// except the last) and runs `body` on each chunk concurrently; the calling thread takes chunk 0.
     public func forEachChunk(_ count: Int, granularity: Int = 1, _ body: (Range<Int>) -> Void) {
+        forEachChunk(count, granularity: granularity) { _, range in body(range) }
+    }
+
+    /// As `forEachChunk`, also handing each chunk its index (0 ..< threads, distinct within one call):
+    /// the key to per-thread scratch space.
+    public func forEachChunk(_ count: Int, granularity: Int = 1, indexed body: (Int, Range<Int>) -> Void) {
         guard count > 0 else { return }
         let units = (count + granularity - 1) / granularity
         let chunks = min(threads, units)
         guard chunks > 1, let workers else {
-            body(0..<count)
+            body(0, 0..<count)
             return
         }
         let unitsPerChunk = (units + chunks - 1) / chunks
@@ -35,7 +41,7 @@ public struct ThreadPool: Sendable {
             workers.run(chunks: chunks) { chunk in
                 let lo = chunk * unitsPerChunk * granularity
                 let hi = min(count, lo + unitsPerChunk * granularity)
-                if lo < hi { body(lo..<hi) }
+                if lo < hi { body(chunk, lo..<hi) }
             }
         }
     }

@@ -1,0 +1,42 @@
+// Attention in key blocks with an online softmax against the textbook formula in Float64, across one
+// and several blocks, causal and windowed, with a query tile that starts deep in the context.
+import Foundation
+import LLMModels
+import LLMTensor
+import XCTest
+
+final class TiledAttentionTests: XCTestCase {
+    /// softmax(q·kᵀ·scale) over the visible keys, times v, in Float64.
+    func naive(_ q: [Float], _ k: [Float], _ v: [Float], queries T: Int, dim: Int, first: Int, window: Int, scale: Float) -> [Double] {
+        var out = [Double](repeating: 0, count: T * dim)
+        for t in 0..<T {
+            let hi = first + t + 1, lo = window > 0 ? max(0, hi - window) : 0
+            let s = (lo..<hi).map { j in (0..<dim).reduce(0.0) { $0 + Double(q[t * dim + $1]) * Double(k[j * dim + $1]) } * Double(scale) }
+            let m = s.max()!
+            let e = s.map { Foundation.exp($0 - m) }, z = e.reduce(0, +)
+            for (i, j) in (lo..<hi).enumerated() {
+                for d in 0..<dim { out[t * dim + d] += e[i] / z * Double(v[j * dim + d]) }
+            }
+        }
+        return out
+    }
+
+    func testBlocksWithOnlineSoftmaxEqualTheTextbookFormula() {
+        let dim = 16, T = 7, scale: Float = 0.25
+        var rng = SeededGenerator(seed: 7)
+        for (keys, window) in [(40, 0), (TiledAttention.keyBlock + 3, 0), (3 * TiledAttention.keyBlock + 100, 0),
+                               (3 * TiledAttention.keyBlock + 100, 700), (2 * TiledAttention.keyBlock, 5)] {
+            let first = keys - T   // the tile's last query sees every key
+            let q = (0..<T * dim).map { _ in Float.random(in: -2...2, using: &rng) }
+            let k = (0..<keys * dim).map { _ in Float.random(in: -2...2, using: &rng) }
+            let v = (0..<keys * dim).map { _ in Float.random(in: -1...1, using: &rng) }
+            var out = [Float](repeating: .nan, count: T * dim)
+            var scratch = [Float](repeating: 0, count: TiledAttention.scratchFloats(queries: T))
+            TiledAttention.run(q: q, ldq: dim, k: k, v: v, ldkv: dim, out: &out, ldo: dim, queries: T, dim: dim,
+                               first: first, window: window, scale: scale, scratch: &scratch)
+            let want = naive(q, k, v, queries: T, dim: dim, first: first, window: window, scale: scale)
+            let worst = zip(out, want).map { abs(Double($0) - $1) }.max()!
+            XCTAssertLessThan(worst, 2e-6, "\(keys) keys, window \(window): worst error \(worst)")
+        }
+    }
+}
