@@ -12,4 +12,7 @@ extension LanguageModel {
 
     /// Multiply-adds per token in the weight matrices; 2× this is a token's FLOPs outside attention scores.
     public var matrixMultiplyAdds: Int { tokenMatrices.reduce(0) { $0 + $1.rows * $1.cols } }
+
+    /// Multiply-adds of the output head alone: a prompt pays them once (logits of its last position only).
+    public var headMultiplyAdds: Int { output.rows * output.cols }
 }

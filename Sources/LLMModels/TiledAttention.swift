@@ -4,7 +4,8 @@
 // does the two products. For each query row t, after a key block with scores s:
 //     m' = max(m, max s),  α = e^(m − m'),  p = e^(s − m'),  ℓ' = α·ℓ + Σp,  o' = α·o + p·V
 // and at the end o / ℓ. When one block holds every visible key, p is normalised before p·V instead
-// (the plain softmax, which short sequences and decoding of short contexts get).
+// (the plain softmax, which short sequences get). A single query (decoding) runs the same recurrence in
+// the C kernels.
 import Foundation
 import LLMTensor
 
@@ -26,6 +27,12 @@ public enum TiledAttention {
         let B = keyBlock
         let scores = scratch, maxima = scratch + T * B, sums = maxima + T
         let lo = from(0), hi = to(T - 1)
+        if T == 1 {
+            // Decoding: one query, dot products and sums in the C kernels (a BLAS call per head costs
+            // more than the work here).
+            Kernels.attendOne(q, k + lo * ldkv, v + lo * ldkv, ldkv: ldkv, keys: hi - lo, dim: dim, scale: scale, out, scratch: scratch, block: B)
+            return
+        }
         if hi - lo <= B {
             // One block: the plain softmax, normalised before the product.
             let n = hi - lo

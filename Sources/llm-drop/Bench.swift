@@ -42,7 +42,10 @@ struct Bench: ParsableCommand {
         let limits = SpeedLimits.measure(variants[0].model, promptTokens: speed.lengths.max() ?? 128)
         // Per run: weight bytes read per second while decoding, matrix FLOP/s while prefilling.
         let rates: [[String: Double]] = zip(runs, runs.map { r in variants.first { $0.plan == r.plan }!.model }).map { r, model in
-            var rate = ["prefill_gflop_per_second": 2 * Double(model.matrixMultiplyAdds) * r.prefillTokensPerSecond / 1e9]
+            // A prompt runs every layer for each token and the head once (the last position's logits).
+            let layerMACs = Double(model.matrixMultiplyAdds - model.headMultiplyAdds)
+            let prefillFLOPs = 2 * (layerMACs * Double(r.promptTokens) + Double(model.headMultiplyAdds))
+            var rate = ["prefill_gflop_per_second": prefillFLOPs * r.prefillTokensPerSecond / Double(r.promptTokens) / 1e9]
             if let d = r.decodeTokensPerSecond { rate["decode_read_gb_per_second"] = Double(model.decodeWeightBytes) * d / 1e9 }
             return rate
         }

@@ -125,8 +125,10 @@ final class CLITests: CLITestCase {
         XCTAssertEqual(rates.count, 4)
         for (r, rate) in zip(runs, rates) {
             let prefill = try XCTUnwrap(r["prefill_tokens_per_second"] as? Double)
-            let flops = Double(r["plan"] == nil ? 2 * 13_344 : 2 * 11_808)
-            XCTAssertEqual(try XCTUnwrap(rate["prefill_gflop_per_second"]), flops * prefill / 1e9, accuracy: 1e-9)
+            // Every layer for each prompt token, the head once.
+            let n = Double(try XCTUnwrap(r["prompt_tokens"] as? Int))
+            let flops = 2 * (Double(r["plan"] == nil ? 9216 : 7680) * n + 4128)
+            XCTAssertEqual(try XCTUnwrap(rate["prefill_gflop_per_second"]), flops * prefill / n / 1e9, accuracy: 1e-9)
         }
         let decode = try XCTUnwrap(runs[2]["decode_tokens_per_second"] as? Double)
         XCTAssertEqual(try XCTUnwrap(rates[2]["decode_read_gb_per_second"]), 4 * 11_808 * decode / 1e9, accuracy: 1e-9)

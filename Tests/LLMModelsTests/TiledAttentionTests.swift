@@ -22,10 +22,11 @@ final class TiledAttentionTests: XCTestCase {
     }
 
     func testBlocksWithOnlineSoftmaxEqualTheTextbookFormula() {
-        let dim = 16, T = 7, scale: Float = 0.25
+        let dim = 20, scale: Float = 0.25   // 16 lanes and a tail
         var rng = SeededGenerator(seed: 7)
-        for (keys, window) in [(40, 0), (TiledAttention.keyBlock + 3, 0), (3 * TiledAttention.keyBlock + 100, 0),
-                               (3 * TiledAttention.keyBlock + 100, 700), (2 * TiledAttention.keyBlock, 5)] {
+        let B = TiledAttention.keyBlock
+        for (T, keys, window) in [(7, 40, 0), (7, B + 3, 0), (7, 3 * B + 100, 0), (7, 3 * B + 100, 700), (7, 2 * B, 5),
+                                  (1, 1, 0), (1, 40, 0), (1, 2 * B + 1, 0), (1, 3 * B, 600)] {
             let first = keys - T   // the tile's last query sees every key
             let q = (0..<T * dim).map { _ in Float.random(in: -2...2, using: &rng) }
             let k = (0..<keys * dim).map { _ in Float.random(in: -2...2, using: &rng) }
@@ -36,7 +37,7 @@ final class TiledAttentionTests: XCTestCase {
                                first: first, window: window, scale: scale, scratch: &scratch)
             let want = naive(q, k, v, queries: T, dim: dim, first: first, window: window, scale: scale)
             let worst = zip(out, want).map { abs(Double($0) - $1) }.max()!
-            XCTAssertLessThan(worst, 2e-6, "\(keys) keys, window \(window): worst error \(worst)")
+            XCTAssertLessThan(worst, 2e-6, "\(T) queries, \(keys) keys, window \(window): worst error \(worst)")
         }
     }
 }

@@ -409,6 +409,43 @@ static float read_sum(const float *x, long n) {
     return hsum((a0 + a1) + (a2 + a3)) + tail;
 }
 
+// MARK: attention of one query (decoding)
+
+LLMK_INLINE float dot_f32(const float *a, const float *b, long n) {
+    f32x16 acc = {0};
+    long i = 0;
+    for (; i + 16 <= n; i += 16) acc = FMA(loadf(a + i), loadf(b + i), acc);
+    float tail = 0;
+    for (; i < n; i++) tail = tail + a[i] * b[i];
+    return hsum(acc) + tail;
+}
+
+/// y += a·x (n floats).
+LLMK_INLINE void axpy(float *y, float a, const float *x, long n) {
+    long i = 0;
+    for (; i + 16 <= n; i += 16) storef(y + i, FMA(splat(a), loadf(x + i), loadf(y + i)));
+    for (; i < n; i++) y[i] = y[i] + a * x[i];
+}
+
+/// out = softmax(scale · q·kⱼ)ⱼ · V over keys j < n (rows ldkv apart), `block` keys at a time with the
+/// online recurrence (m' = max, α = e^(m − m'), ℓ' = αℓ + Σp, o' = αo + Σ pⱼvⱼ; o/ℓ at the end).
+static void attend_one(const float *q, const float *k, const float *v, long ldkv, long n, long dim, float factor,
+                       float *out, float *scores, long block) {
+    float m = -__builtin_inff(), l = 0;
+    for (long d = 0; d < dim; d++) out[d] = 0;
+    for (long j0 = 0; j0 < n; j0 += block) {
+        long nb = n - j0 < block ? n - j0 : block;
+        for (long j = 0; j < nb; j++) scores[j] = dot_f32(q, k + (j0 + j) * ldkv, dim) * factor;
+        float bm = max_of(scores, nb), nm = bm > m ? bm : m;
+        float alpha = m == -__builtin_inff() ? 0 : vexp(splat(m - nm))[0];
+        l = l * alpha + exp_shifted(scores, nb, nm);
+        if (alpha != 1) scale(out, dim, alpha);
+        for (long j = 0; j < nb; j++) axpy(out, scores[j], v + (j0 + j) * ldkv, dim);
+        m = nm;
+    }
+    scale(out, dim, 1 / l);
+}
+
 // MARK: the set
 
 const struct llmk_set LLMK_CAT(llmk_set_, LLMK_SET) = {
@@ -429,4 +466,5 @@ const struct llmk_set LLMK_CAT(llmk_set_, LLMK_SET) = {
     .gelu_tanh_mul = gelu_tanh_mul,
     .exp16 = exp16,
     .read_sum = read_sum,
+    .attend_one = attend_one,
 };
