@@ -279,7 +279,7 @@ public final class LanguageModel: @unchecked Sendable {
         let gathered = UnsafeMutablePointer<Float>.allocate(capacity: chunk * D)
         let normed = UnsafeMutablePointer<Float>.allocate(capacity: chunk * D)
         let out = UnsafeMutablePointer<Float>.allocate(capacity: chunk * V)
-        let scratch = scratchFloats > 0 && chunk > WeightMatrix.gemvMaxRows ? UnsafeMutablePointer<Float>.allocate(capacity: scratchFloats) : nil
+        let scratch = scratchFloats > 0 && chunk > WeightMatrix.quantizedMaxRows ? UnsafeMutablePointer<Float>.allocate(capacity: scratchFloats) : nil
         defer { gathered.deallocate(); normed.deallocate(); out.deallocate(); scratch?.deallocate() }
         for first in stride(from: 0, to: rows.count, by: chunk) {
             let n = min(chunk, rows.count - first)

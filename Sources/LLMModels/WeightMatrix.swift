@@ -1,5 +1,5 @@
 // A weight matrix [rows = output features, cols = input features] kept in its stored type inside the
-// memory map. Decode (few rows of input) runs fused quantised GEMV on the stored bytes; prefill
+// memory map. Decoding (up to 16 rows of input) multiplies the stored bytes with fused dequantisation; prefill
 // dequantises to f32 — once, cached, when the model's f32 copy fits the cache budget, otherwise into a
 // per-call scratch buffer — and multiplies with BLAS SGEMM.
 import LLMFormats
@@ -16,8 +16,10 @@ public final class WeightMatrix: @unchecked Sendable {
     private(set) var float32: UnsafePointer<Float>?
     private var owned: UnsafeMutablePointer<Float>?
 
-    /// Inputs with at most this many rows use GEMV on the stored bytes instead of SGEMM.
-    static let gemvMaxRows = 2
+    /// Inputs with at most this many rows multiply the stored bytes directly (each block decoded once
+    /// for four rows) instead of SGEMM on f32 weights: decoding steps of up to this many sequences,
+    /// where SGEMM would stream (and pack) all the f32 weights for a few rows.
+    static let quantizedMaxRows = 16
 
     init(name: String, type: GGMLType, rows: Int, cols: Int, data: UnsafeRawPointer) {
         self.name = name
@@ -59,10 +61,12 @@ public final class WeightMatrix: @unchecked Sendable {
 
     /// y[m, rows] = x[m, cols] · Wᵀ. `scratch` must hold rows × cols floats when the matrix has no f32 copy.
     func apply(_ x: UnsafePointer<Float>, m: Int, _ y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>?, pool: ThreadPool) {
-        if m <= Self.gemvMaxRows {
-            for i in 0..<m {
-                QuantDot.gemv(type, data, rows: rows, cols: cols, x + i * cols, y + i * rows, pool: pool)
-            }
+        if m == 1 {
+            QuantDot.gemv(type, data, rows: rows, cols: cols, x, y, pool: pool)
+            return
+        }
+        if m <= Self.quantizedMaxRows {
+            QuantDot.gemm(type, data, rows: rows, cols: cols, x, m: m, y, pool: pool)
             return
         }
         let w: UnsafePointer<Float>

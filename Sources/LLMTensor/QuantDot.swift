@@ -55,6 +55,27 @@ public enum QuantDot {
         }
     }
 
+    /// y[i·rows + r] = dot(row r, x[i·cols ..<]) for the m inputs in x: each decoded weight block serves
+    /// four inputs, and every output equals `gemv`'s for that input bit for bit (so a batch of
+    /// sequences decodes exactly as each would alone). Split over the pool's threads by rows.
+    public static func gemm(
+        _ type: GGMLType, _ w: UnsafeRawPointer, rows: Int, cols: Int,
+        _ x: UnsafePointer<Float>, m: Int, _ y: UnsafeMutablePointer<Float>, pool: ThreadPool
+    ) {
+        guard let rowBytes = type.byteCount(elements: cols) else {
+            preconditionFailure("\(type): \(cols) columns is not a whole number of blocks")
+        }
+        let sums = needsBlockSums(type) ? cols / 32 : 0
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: max(1, m * sums)) { buf in
+            for i in 0..<m where sums > 0 { llmk_block_sums(x + i * cols, cols, buf.baseAddress! + i * sums) }
+            let xs = sums > 0 ? UnsafePointer(buf.baseAddress!) : nil
+            pool.forEachChunk(rows, granularity: 16) { range in
+                llmk_dot_rows_multi(Int32(type.rawValue), w, rowBytes, range.lowerBound, range.upperBound, cols,
+                                    x, cols, xs, sums, y, rows, m)
+            }
+        }
+    }
+
     /// Types whose blocks carry a bias or offset (weight = (a − bias)·d or a·d + m) and so need Σx
     /// per 32 weights.
     static func needsBlockSums(_ type: GGMLType) -> Bool {

@@ -79,6 +79,30 @@ final class QuantDotTests: XCTestCase {
         }
     }
 
+    /// Several inputs at once (decoding a batch of sequences) give exactly what each input gives alone.
+    func testGemmEqualsGemvPerInputBitForBit() throws {
+        let pool = try ThreadPool(threads: 2)
+        QuantTestData.forEachKernelSet { set in
+            for type in GGMLType.allCases {
+                let rows = 21, cols = type.blockSize == 1 ? 100 : 3 * max(type.blockSize, 64)
+                let w = QuantTestData.randomRow(type, count: rows * cols, seed: 2000 + UInt64(type.rawValue))
+                for m in [2, 3, 4, 5, 8, 9] {
+                    let x = QuantTestData.randomVector(m * cols, seed: 300 + UInt64(m))
+                    var together = [Float](repeating: .nan, count: m * rows), alone = together
+                    w.withUnsafeBytes { wb in
+                        together.withUnsafeMutableBufferPointer { QuantDot.gemm(type, wb.baseAddress!, rows: rows, cols: cols, x, m: m, $0.baseAddress!, pool: pool) }
+                        alone.withUnsafeMutableBufferPointer { y in
+                            x.withUnsafeBufferPointer { xb in
+                                for i in 0..<m { QuantDot.gemv(type, wb.baseAddress!, rows: rows, cols: cols, xb.baseAddress! + i * cols, y.baseAddress! + i * rows, pool: pool) }
+                            }
+                        }
+                    }
+                    XCTAssertEqual(together.map(\.bitPattern), alone.map(\.bitPattern), "\(set) \(type) × \(m) inputs")
+                }
+            }
+        }
+    }
+
     func gemvOnRandomMatrices() throws {
         let pool = try ThreadPool(threads: 2)
         for type in GGMLType.allCases {

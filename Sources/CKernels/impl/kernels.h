@@ -218,12 +218,41 @@ LLMK_INLINE void dot_affine(struct dot_sink *s, long o, f32x16 a, f32x16 b, floa
     s->offsets = s->offsets + m * s->xs[o >> 5];
 }
 
-// MARK: decoders, one per format, instantiated for both sinks
+/// The dot sink for four inputs at once: the block is decoded once, and each input's sums take exactly
+/// the operations of `dot_sink` in the same order, so each result equals the one-input kernel's bit for bit.
+#define MDOT_INPUTS 4
+struct mdot_sink { const float *x[MDOT_INPUTS], *xs[MDOT_INPUTS]; f32x16 acc[MDOT_INPUTS]; float offsets[MDOT_INPUTS]; };
+
+LLMK_INLINE void mdot_put(struct mdot_sink *s, long o, f32x16 a, f32x16 b) {
+    for (int i = 0; i < MDOT_INPUTS; i++) {
+        s->acc[i] = FMA(a, loadf(s->x[i] + o), s->acc[i]);
+        s->acc[i] = FMA(b, loadf(s->x[i] + o + 16), s->acc[i]);
+    }
+}
+LLMK_INLINE void mdot_scaled(struct mdot_sink *s, long o, f32x16 a, f32x16 b, float bias, float d) {
+    for (int i = 0; i < MDOT_INPUTS; i++) {
+        f32x16 t = FMA(b, loadf(s->x[i] + o + 16), a * loadf(s->x[i] + o));
+        s->acc[i] = FMA(t, splat(d), s->acc[i]);
+        if (bias != 0) s->offsets[i] = s->offsets[i] - bias * d * s->xs[i][o >> 5];
+    }
+}
+LLMK_INLINE void mdot_affine(struct mdot_sink *s, long o, f32x16 a, f32x16 b, float d, float m) {
+    for (int i = 0; i < MDOT_INPUTS; i++) {
+        f32x16 t = FMA(b, loadf(s->x[i] + o + 16), a * loadf(s->x[i] + o));
+        s->acc[i] = FMA(t, splat(d), s->acc[i]);
+        s->offsets[i] = s->offsets[i] + m * s->xs[i][o >> 5];
+    }
+}
+
+// MARK: decoders, one per format, instantiated for each sink
 
 #define SINK store
 #include "formats.h"
 #undef SINK
 #define SINK dot
+#include "formats.h"
+#undef SINK
+#define SINK mdot
 #include "formats.h"
 #undef SINK
 
@@ -257,6 +286,48 @@ LLMK_ROWS(q4_K, 256, 144)
 LLMK_ROWS(q5_K, 256, 176)
 LLMK_ROWS(q6_K, 256, 210)
 
+/// Rows of a block format against m inputs (x rows ldx apart, block sums ldxs apart, outputs ldy
+/// apart): four inputs share each decoded block, the last inputs one at a time. Results equal rows_*
+/// per input bit for bit (same operations, same order, same even/odd split of the blocks).
+#define LLMK_MROWS(fmt, weights, bytes)                                                              \
+    static void mrows_##fmt(const unsigned char *w, size_t row_bytes, long r0, long r1, long cols,   \
+                            const float *x, long ldx, const float *xs, long ldxs, float *y, long ldy, long m) { \
+        long blocks = cols / (weights), i0 = 0;                                                      \
+        for (; i0 + MDOT_INPUTS <= m; i0 += MDOT_INPUTS) {                                           \
+            for (long r = r0; r < r1; r++) {                                                         \
+                const unsigned char *row = w + (size_t)r * row_bytes;                                \
+                struct mdot_sink s0, s1;                                                             \
+                for (int i = 0; i < MDOT_INPUTS; i++) {                                              \
+                    s0.x[i] = x + (i0 + i) * ldx;                                                    \
+                    s0.xs[i] = xs ? xs + (i0 + i) * ldxs : NULL;                                     \
+                    s0.acc[i] = (f32x16){0};                                                         \
+                    s0.offsets[i] = 0;                                                               \
+                }                                                                                    \
+                s1 = s0;                                                                             \
+                long b = 0;                                                                          \
+                for (; b + 1 < blocks; b += 2) {                                                     \
+                    fmt##_mdot(row + b * (bytes), b * (weights), &s0);                               \
+                    fmt##_mdot(row + (b + 1) * (bytes), (b + 1) * (weights), &s1);                   \
+                }                                                                                    \
+                if (b < blocks) fmt##_mdot(row + b * (bytes), b * (weights), &s0);                   \
+                for (int i = 0; i < MDOT_INPUTS; i++)                                                \
+                    y[(i0 + i) * ldy + r] = hsum(s0.acc[i] + s1.acc[i]) + (s0.offsets[i] + s1.offsets[i]); \
+            }                                                                                        \
+        }                                                                                            \
+        for (; i0 < m; i0++)                                                                         \
+            rows_##fmt(w, row_bytes, r0, r1, cols, x + i0 * ldx, xs ? xs + i0 * ldxs : NULL, y + i0 * ldy); \
+    }
+LLMK_MROWS(q4_0, 32, 18)
+LLMK_MROWS(q4_1, 32, 20)
+LLMK_MROWS(q5_0, 32, 22)
+LLMK_MROWS(q5_1, 32, 24)
+LLMK_MROWS(q8_0, 32, 34)
+LLMK_MROWS(q2_K, 256, 84)
+LLMK_MROWS(q3_K, 256, 110)
+LLMK_MROWS(q4_K, 256, 144)
+LLMK_MROWS(q5_K, 256, 176)
+LLMK_MROWS(q6_K, 256, 210)
+
 /// Float rows (F32, F16, BF16): 32 weights a step into two accumulators; a tail of < 32 in order.
 #define LLMK_FLOAT_ROWS(name, size, widen, scalar)                                                   \
     static void rows_##name(const unsigned char *w, size_t row_bytes, long r0, long r1, long cols,   \
@@ -281,6 +352,17 @@ LLMK_INLINE f32x16 f32s(const unsigned char *p) { f32x16 v; memcpy(&v, p, sizeof
 LLMK_FLOAT_ROWS(f32, 4, f32s, f32_at)
 LLMK_FLOAT_ROWS(f16, 2, halves, half)
 LLMK_FLOAT_ROWS(bf16, 2, bhalves, bf16_at)
+
+/// Float rows against m inputs: one input at a time (no decoding to share).
+#define LLMK_FLOAT_MROWS(name)                                                                       \
+    static void mrows_##name(const unsigned char *w, size_t row_bytes, long r0, long r1, long cols,  \
+                             const float *x, long ldx, const float *xs, long ldxs, float *y, long ldy, long m) { \
+        (void)xs; (void)ldxs;                                                                        \
+        for (long i = 0; i < m; i++) rows_##name(w, row_bytes, r0, r1, cols, x + i * ldx, NULL, y + i * ldy); \
+    }
+LLMK_FLOAT_MROWS(f32)
+LLMK_FLOAT_MROWS(f16)
+LLMK_FLOAT_MROWS(bf16)
 
 // MARK: dequantisation
 
@@ -453,6 +535,9 @@ const struct llmk_set LLMK_CAT(llmk_set_, LLMK_SET) = {
     .rows = {[0] = rows_f32, [1] = rows_f16, [2] = rows_q4_0, [3] = rows_q4_1, [6] = rows_q5_0,
              [7] = rows_q5_1, [8] = rows_q8_0, [10] = rows_q2_K, [11] = rows_q3_K, [12] = rows_q4_K,
              [13] = rows_q5_K, [14] = rows_q6_K, [30] = rows_bf16},
+    .mrows = {[0] = mrows_f32, [1] = mrows_f16, [2] = mrows_q4_0, [3] = mrows_q4_1, [6] = mrows_q5_0,
+              [7] = mrows_q5_1, [8] = mrows_q8_0, [10] = mrows_q2_K, [11] = mrows_q3_K, [12] = mrows_q4_K,
+              [13] = mrows_q5_K, [14] = mrows_q6_K, [30] = mrows_bf16},
     .dequant = {[0] = dequant_f32, [1] = dequant_f16, [2] = dequant_q4_0, [3] = dequant_q4_1,
                 [6] = dequant_q5_0, [7] = dequant_q5_1, [8] = dequant_q8_0, [10] = dequant_q2_K,
                 [11] = dequant_q3_K, [12] = dequant_q4_K, [13] = dequant_q5_K, [14] = dequant_q6_K,

@@ -6,6 +6,8 @@
 
 typedef void (*llmk_rows_fn)(const unsigned char *w, size_t row_bytes, long r0, long r1, long cols,
                              const float *x, const float *xs, float *y);
+typedef void (*llmk_mrows_fn)(const unsigned char *w, size_t row_bytes, long r0, long r1, long cols,
+                              const float *x, long ldx, const float *xs, long ldxs, float *y, long ldy, long m);
 typedef void (*llmk_dequant_fn)(const unsigned char *src, float *dst, long count);
 
 /// Indexed by ggml type id; NULL where the type does not exist.
@@ -14,6 +16,7 @@ typedef void (*llmk_dequant_fn)(const unsigned char *src, float *dst, long count
 struct llmk_set {
     const char *name;
     llmk_rows_fn rows[LLMK_TYPE_SLOTS];
+    llmk_mrows_fn mrows[LLMK_TYPE_SLOTS];
     llmk_dequant_fn dequant[LLMK_TYPE_SLOTS];
     void (*block_sums)(const float *x, long count, float *xs);
     float (*max)(const float *x, long n);
