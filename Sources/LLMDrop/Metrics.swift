@@ -307,6 +307,8 @@ public final class MetricScorer {
     public let klCalibration: CalibrationSet
     /// Attention and MLP cosine/angular in the residual convention (true) or cos(Norm X, F(Norm X)).
     public let residual: Bool
+    /// Rows (tokens) per batched forward call of the activation passes.
+    public let rowsPerBatch: Int
     /// Called before each pass with what it computes ("activations" or "kl") and the plan; returns a
     /// (done, total) callback.
     let progress: ((String, LayerPlan) -> ((Int, Int) -> Void)?)?
@@ -314,8 +316,9 @@ public final class MetricScorer {
     private var kl: [String: ModuleScores] = [:]
 
     public init(model: LanguageModel, calibration: CalibrationSet, residual: Bool = true, klSamples: Int? = nil,
-                progress: ((String, LayerPlan) -> ((Int, Int) -> Void)?)? = nil) {
+                rowsPerBatch: Int = 1024, progress: ((String, LayerPlan) -> ((Int, Int) -> Void)?)? = nil) {
         self.model = model
+        self.rowsPerBatch = rowsPerBatch
         self.calibration = calibration
         var k = calibration
         if let n = klSamples, n < k.samples.count { k.samples = Array(k.samples.prefix(max(n, 1))) }
@@ -336,7 +339,7 @@ public final class MetricScorer {
         if metric != .kl {
             if let acc = activations[key] { return acc.moduleScores(metric, residual: residual)! }
             let acc = SimilarityAccumulator(plan: variant.plan)
-            try RedundancyScorer(model: variant).run(calibration, observer: acc, progress: progress?("activations", variant.plan))
+            try RedundancyScorer(model: variant, rowsPerBatch: rowsPerBatch).run(calibration, observer: acc, progress: progress?("activations", variant.plan))
             activations[key] = acc
             return acc.moduleScores(metric, residual: residual)!
         }

@@ -54,22 +54,25 @@ public final class PlanScorer {
     public let calibration: CalibrationSet
     /// true: cos(X, X + F(Norm X)); false: cos(Norm X, F(Norm X)).
     public let residual: Bool
+    /// Rows (tokens) per batched forward call.
+    public let rowsPerBatch: Int
     /// Called before each scoring pass with the plan, then with (samples done, samples).
     let progress: ((LayerPlan) -> ((Int, Int) -> Void)?)?
     private var first: SimilarityScores?
 
-    public init(model: LanguageModel, calibration: CalibrationSet, residual: Bool = true,
+    public init(model: LanguageModel, calibration: CalibrationSet, residual: Bool = true, rowsPerBatch: Int = 1024,
                 progress: ((LayerPlan) -> ((Int, Int) -> Void)?)? = nil) {
         self.model = model
         self.calibration = calibration
         self.residual = residual
+        self.rowsPerBatch = rowsPerBatch
         self.progress = progress
     }
 
     /// Similarities of `model` with `plan`'s removals (a plan of the model's layers).
     public func scores(_ plan: LayerPlan) throws -> SimilarityScores {
         if plan == model.plan, let first { return first }
-        let s = try RedundancyScorer(model: model.removing(plan)).score(calibration, progress: progress?(plan)).convention(residual: residual)
+        let s = try RedundancyScorer(model: model.removing(plan), rowsPerBatch: rowsPerBatch).score(calibration, progress: progress?(plan)).convention(residual: residual)
         if plan == model.plan { first = s }
         return s
     }

@@ -1,12 +1,25 @@
 // A read-only memory map of a whole file: tensor data is used in place, never copied whole.
 // (If another process truncates the file while it is mapped, touching the lost pages raises SIGBUS;
 // no reader can prevent that, so writers here replace files by rename instead of rewriting them.)
+// `advise` lets a reader of a model larger than its memory budget drop the pages of weights it has used
+// (they stay in the page cache, but leave the process's resident set) and read ahead those it uses next;
+// it only ever acts on ranges inside a live file mapping, never on heap copies or converted tensors.
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
 import Foundation
+import Synchronization
+
+/// What `MappedFile.advise` tells the kernel about a range of mapped file pages.
+public enum PageAdvice: Sendable {
+    /// Read ahead: the pages are needed soon (MADV_WILLNEED).
+    case willNeed
+    /// Release: drop the pages from this process (MADV_DONTNEED); reading them again faults them back in
+    /// from the page cache or the file.
+    case dontNeed
+}
 
 public final class MappedFile: @unchecked Sendable {
     public let path: String
@@ -41,6 +54,8 @@ public final class MappedFile: @unchecked Sendable {
         self.size = size
         self.base = UnsafeRawPointer(p)
         self.ownsCopy = false
+        let start = UInt(bitPattern: p)
+        Self.mappings.withLock { $0[start] = start + UInt(size) }
     }
 
     /// A heap copy of `bytes` standing in for a file named `path` (for reading files held in memory,
@@ -59,7 +74,25 @@ public final class MappedFile: @unchecked Sendable {
         if ownsCopy {
             UnsafeMutableRawPointer(mutating: base).deallocate()
         } else {
+            _ = Self.mappings.withLock { $0.removeValue(forKey: UInt(bitPattern: base)) }
             munmap(UnsafeMutableRawPointer(mutating: base), size)
         }
+    }
+
+    /// Start → end address of every live file mapping of the process.
+    private static let mappings = Mutex<[UInt: UInt]>([:])
+    private static let pageSize = UInt(max(4096, sysconf(Int32(_SC_PAGESIZE))))
+
+    /// Advises the kernel about the pages of `count` bytes at `p`, widened to whole pages, when they lie in
+    /// a live file mapping; does nothing for any other memory. Returns whether it advised.
+    @discardableResult
+    public static func advise(_ p: UnsafeRawPointer, count: Int, _ advice: PageAdvice) -> Bool {
+        guard count > 0 else { return false }
+        let lo = UInt(bitPattern: p), hi = lo + UInt(count)
+        let inside = mappings.withLock { m in m.contains { start, end in start <= lo && hi <= end } }
+        guard inside else { return false }
+        let first = lo / pageSize * pageSize, last = (hi + pageSize - 1) / pageSize * pageSize
+        let flag = advice == .willNeed ? MADV_WILLNEED : MADV_DONTNEED
+        return madvise(UnsafeMutableRawPointer(bitPattern: first), Int(last - first), flag) == 0
     }
 }

@@ -24,16 +24,20 @@ public struct LoadOptions: Sendable {
     /// Keep an f32 copy of the weights for prefill when it needs at most this many bytes; larger
     /// models dequantise one matrix at a time into a scratch buffer instead.
     public var float32CacheBudget: Int
+    /// Release each layer's weight pages after a forward pass uses them and read the next layer's ahead
+    /// (for models larger than the memory budget: resident memory stays near one layer's weights).
+    public var releaseLayerPages: Bool
 
     public static var defaultFloat32CacheBudget: Int {
         Int(min(ProcessInfo.processInfo.physicalMemory / 4, 8 << 30))
     }
 
     public init(threads: Int = ProcessInfo.processInfo.activeProcessorCount, plan: LayerPlan? = nil,
-                float32CacheBudget: Int = LoadOptions.defaultFloat32CacheBudget) {
+                float32CacheBudget: Int = LoadOptions.defaultFloat32CacheBudget, releaseLayerPages: Bool = false) {
         self.threads = threads
         self.plan = plan
         self.float32CacheBudget = float32CacheBudget
+        self.releaseLayerPages = releaseLayerPages
     }
 }
 
@@ -61,6 +65,11 @@ struct MLPWeights {
 struct LayerWeights {
     let attention: AttentionWeights?
     let mlp: MLPWeights?
+
+    /// Advises the kernel about the pages of the matrices this layer computes with.
+    func advise(_ advice: PageAdvice) {
+        for m in [attention?.q, attention?.k, attention?.v, attention?.o, mlp?.gate, mlp?.up, mlp?.down] { m?.advise(advice) }
+    }
 }
 
 /// The residual stream after the last layer, [R, D], for the head to read in chunks.
@@ -82,6 +91,8 @@ public final class LanguageModel: @unchecked Sendable {
     public let pool: ThreadPool
     /// True when prefill uses a cached f32 copy of the weights.
     public let cachesFloat32: Bool
+    /// Weight pages are released after each layer (LoadOptions.releaseLayerPages).
+    public let releasesLayerPages: Bool
     let layers: [LayerWeights]
     let embedding: WeightMatrix
     let output: WeightMatrix
@@ -104,6 +115,7 @@ public final class LanguageModel: @unchecked Sendable {
         guard options.threads >= 1 else { throw ModelError.invalidOption("the thread count must be at least 1, not \(options.threads)") }
         guard options.float32CacheBudget >= 0 else { throw ModelError.invalidOption("the f32 cache budget must not be negative") }
         self.source = source
+        releasesLayerPages = options.releaseLayerPages
         let config = try ModelConfig(source: source)
         self.config = config
         pool = try ThreadPool(threads: options.threads)
@@ -205,6 +217,7 @@ public final class LanguageModel: @unchecked Sendable {
         tokenizer = base.tokenizer
         pool = base.pool
         cachesFloat32 = base.cachesFloat32
+        releasesLayerPages = base.releasesLayerPages
         layers = base.layers.enumerated().map { l, layer in
             LayerWeights(attention: plan.attention[l] ? layer.attention : nil, mlp: plan.mlp[l] ? layer.mlp : nil)
         }
@@ -293,6 +306,7 @@ public final class LanguageModel: @unchecked Sendable {
             if let cap = config.traits.logitSoftCap { Kernels.softCap(out, cap: cap, n * V) }
             try consume(first, out, n)
         }
+        if releasesLayerPages { output.advise(.dontNeed) }
     }
 
     private func selectedRows(_ h: HiddenStates, _ selection: LogitSelection) -> [Int] {
@@ -370,6 +384,7 @@ public final class LanguageModel: @unchecked Sendable {
 
             // x: [R, D] ← token embeddings (× √D for Gemma)
             for (r, t) in tokens.enumerated() { embedding.row(t, into: x + r * D) }
+            if releasesLayerPages { embedding.advise(.dontNeed); layers.first?.advise(.willNeed) }
             if config.traits.embeddingScale != 1 { Kernels.scale(x, config.traits.embeddingScale, R * D) }
             rope.fill(ws, segments)
 
@@ -378,6 +393,8 @@ public final class LanguageModel: @unchecked Sendable {
             }
             let eps = config.normEpsilon
             for (l, layer) in layers.enumerated() {
+                if releasesLayerPages, l + 1 < layers.count { layers[l + 1].advise(.willNeed) }   // read ahead while computing
+                defer { if releasesLayerPages { layer.advise(.dontNeed) } }
                 observe(.blockIn, l, x)
                 if let a = layer.attention {
                     Kernels.rmsNorm(x, a.norm, ws.xn, rows: R, dim: D, eps: eps)               // xn = Norm₁(x)

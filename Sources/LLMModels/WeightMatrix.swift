@@ -54,6 +54,12 @@ public final class WeightMatrix: @unchecked Sendable {
         }
     }
 
+    /// Advises the kernel about the stored bytes' pages (read ahead, or release after use); nothing
+    /// happens unless they lie in a file mapping.
+    func advise(_ advice: PageAdvice) {
+        MappedFile.advise(data, count: rows * rowBytes, advice)
+    }
+
     /// One row, dequantised (embedding lookup).
     func row(_ r: Int, into dst: UnsafeMutablePointer<Float>) {
         Dequant.dequantize(type, data + r * rowBytes, dst, count: cols)

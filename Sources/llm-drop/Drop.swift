@@ -31,6 +31,7 @@ struct Drop: ParsableCommand {
     var klSamples: Int?
 
     @OptionGroup var calibrationOptions: CalibrationOptions
+    @OptionGroup var memoryOptions: MemoryOptions
 
     @Option(help: "Use scores saved by `llm-drop score --output` instead of scoring again.")
     var scores: String?
@@ -64,7 +65,7 @@ struct Drop: ParsableCommand {
     }
 
     func run() throws {
-        let model = try modelOptions.load()
+        let (model, rows) = try modelOptions.load(memory: memoryOptions, sequenceLength: calibrationOptions.seqLen)
         let base = model.plan
         try Selection.validate(count: count, target: target, plan: base)
         let method = iterative ? "iterative" : consecutive ? "consecutive" : "one-shot"
@@ -77,11 +78,11 @@ struct Drop: ParsableCommand {
         } else if consecutive {
             let set = try calibrationOptions.load(for: model)
             let bar = ProgressBar("scoring runs of \(count) blocks", total: set.samples.count)
-            let span = try RedundancyScorer(model: model).consecutiveSimilarity(set, span: count) { done, _ in bar.update(done) }
+            let span = try RedundancyScorer(model: model, rowsPerBatch: rows).consecutiveSimilarity(set, span: count) { done, _ in bar.update(done) }
             recorded = ["consecutive": span.map { $0 }]
             plan = try Selection.consecutive(spanSimilarity: span, count: count, plan: base)
         } else if metric != .cosine {
-            let scorer = metricScorer(model, try calibrationOptions.load(for: model), residual: !calibrationOptions.noResidual, klSamples: klSamples)
+            let scorer = metricScorer(model, try calibrationOptions.load(for: model), residual: !calibrationOptions.noResidual, klSamples: klSamples, rowsPerBatch: rows)
             let order = try scorer.order(metric, target: target, count: count, plan: base, iterative: iterative) { step, module, value in
                 if self.iterative { Log.info(String(format: "step %d: drop %@ %d (%@ %.5g)", step, module.kind.rawValue, module.layer, self.metric.rawValue, value)) }
             }
@@ -91,10 +92,10 @@ struct Drop: ParsableCommand {
                 recorded = ["attention": s.attention, "mlp": s.mlp, "block": s.block]
             }
         } else if iterative {
-            let scorer = planScorer(model, try calibrationOptions.load(for: model), residual: !calibrationOptions.noResidual, target: target)
+            let scorer = planScorer(model, try calibrationOptions.load(for: model), residual: !calibrationOptions.noResidual, target: target, rowsPerBatch: rows)
             plan = try Selection.iterative(target: target, count: count, plan: base, score: scorer.scores, onStep: logStep)
         } else {
-            let file = try computeScores(model: model, modelOptions: modelOptions, calibration: calibrationOptions)
+            let file = try computeScores(model: model, modelOptions: modelOptions, calibration: calibrationOptions, rowsPerBatch: rows)
             recorded = ["attention": file.attention, "mlp": file.mlp, "block": file.block]
             plan = try Selection.oneShot(file.similarityScores, target: target, count: count, plan: base)
         }
@@ -137,16 +138,16 @@ struct Drop: ParsableCommand {
 }
 
 /// The library's plan scorer with a progress bar per scoring pass.
-func planScorer(_ model: LanguageModel, _ set: CalibrationSet, residual: Bool, target: DropTarget) -> PlanScorer {
-    PlanScorer(model: model, calibration: set, residual: residual) { plan in
+func planScorer(_ model: LanguageModel, _ set: CalibrationSet, residual: Bool, target: DropTarget, rowsPerBatch: Int = 1024) -> PlanScorer {
+    PlanScorer(model: model, calibration: set, residual: residual, rowsPerBatch: rowsPerBatch) { plan in
         let bar = ProgressBar("scoring (\(Selection.available(target, plan: plan)) \(target.rawValue) modules left)", total: set.samples.count)
         return { done, _ in bar.update(done) }
     }
 }
 
 /// The library's multi-metric scorer with a progress bar per scoring pass.
-func metricScorer(_ model: LanguageModel, _ set: CalibrationSet, residual: Bool, klSamples: Int?) -> MetricScorer {
-    MetricScorer(model: model, calibration: set, residual: residual, klSamples: klSamples) { what, _ in
+func metricScorer(_ model: LanguageModel, _ set: CalibrationSet, residual: Bool, klSamples: Int?, rowsPerBatch: Int = 1024) -> MetricScorer {
+    MetricScorer(model: model, calibration: set, residual: residual, klSamples: klSamples, rowsPerBatch: rowsPerBatch) { what, _ in
         var bar: ProgressBar?
         return { done, total in
             if bar == nil { bar = ProgressBar(what == "kl" ? "kl: one forward per module" : "scoring", total: total) }

@@ -33,13 +33,13 @@ struct ModelOptions: ParsableArguments {
         return (try timedLoad { try LanguageModel(source: file, options: LoadOptions(threads: threads)) }, plan)
     }
 
-    private func openWithPlan() throws -> (any ModelSource, LayerPlan?) {
+    func openWithPlan() throws -> (any ModelSource, LayerPlan?) {
         let file = try ModelSources.open(path: model)
         guard let dropPlan else { return (file, nil) }
         return (file, try PlanFile.load(path: dropPlan, layers: ModelConfig(source: file).layerCount))
     }
 
-    private func timedLoad(_ body: () throws -> LanguageModel) rethrows -> LanguageModel {
+    func timedLoad(_ body: () throws -> LanguageModel) rethrows -> LanguageModel {
         let start = ContinuousClock.now
         let m = try body()
         Log.info("loaded \(URL(fileURLWithPath: model).lastPathComponent)\(dropPlan.map { " with plan \($0)" } ?? "") in \(Format.seconds(ContinuousClock.now - start))")

@@ -21,6 +21,7 @@ struct Perplexity: ParsableCommand {
     @Option(help: "Evaluate at most this many windows.")
     var maxWindows: Int?
 
+    @OptionGroup var memoryOptions: MemoryOptions
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
@@ -30,9 +31,9 @@ struct Perplexity: ParsableCommand {
 
     func run() throws {
         let docs = try TextCorpus.documents(at: data)
-        let model = try modelOptions.load()
+        let (model, rows) = try modelOptions.load(memory: memoryOptions, sequenceLength: context, logits: true)
         let tokens = model.tokenizer.encode(docs.joined(separator: "\n\n"), addSpecialTokens: false)
-        let evaluator = try PerplexityEvaluator(model: model, context: context)
+        let evaluator = try PerplexityEvaluator(model: model, context: context, rowsPerBatch: rows)
         let windows = min(tokens.count / context, maxWindows ?? .max)
         let bar = ProgressBar("perplexity", total: windows)
         let r = try evaluator.evaluate(tokens: tokens, maxWindows: maxWindows) { done, _ in bar.update(done) }

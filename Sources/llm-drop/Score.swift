@@ -11,6 +11,7 @@ struct Score: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var calibrationOptions: CalibrationOptions
+    @OptionGroup var memoryOptions: MemoryOptions
 
     @Option(help: "Also save the scores as JSON here (reusable with `drop --scores`).")
     var output: String?
@@ -18,8 +19,8 @@ struct Score: ParsableCommand {
     @OptionGroup var outputOptions: OutputOptions
 
     func run() throws {
-        let model = try modelOptions.load()
-        let file = try computeScores(model: model, modelOptions: modelOptions, calibration: calibrationOptions)
+        let (model, rows) = try modelOptions.load(memory: memoryOptions, sequenceLength: calibrationOptions.seqLen)
+        let file = try computeScores(model: model, modelOptions: modelOptions, calibration: calibrationOptions, rowsPerBatch: rows)
         if let output { try file.write(to: output) }
         if outputOptions.json {
             try printEncodedJSON(file)
@@ -30,10 +31,10 @@ struct Score: ParsableCommand {
 }
 
 /// Scores `model` on the calibration the options describe, with a progress bar.
-func computeScores(model: LanguageModel, modelOptions: ModelOptions, calibration: CalibrationOptions) throws -> ScoresFile {
+func computeScores(model: LanguageModel, modelOptions: ModelOptions, calibration: CalibrationOptions, rowsPerBatch: Int = 1024) throws -> ScoresFile {
     let set = try calibration.load(for: model)
     let bar = ProgressBar("scoring \(model.layerCount) layers", total: set.samples.count)
-    let scores = try RedundancyScorer(model: model).score(set) { done, _ in bar.update(done) }
+    let scores = try RedundancyScorer(model: model, rowsPerBatch: rowsPerBatch).score(set) { done, _ in bar.update(done) }
     return ScoresFile(scores: scores, residual: !calibration.noResidual, calibration: set, seqLen: calibration.seqLen,
                       model: modelOptions.model, fingerprint: ModelFingerprint.of(model.source, plan: model.plan))
 }

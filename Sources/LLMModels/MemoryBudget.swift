@@ -1,0 +1,114 @@
+// How a batched job (scoring, perplexity) fits a memory budget: how many rows (tokens) go through the
+// layers in one forward call, whether the weights may stay resident or each layer's pages are released
+// after use, and whether prefill may keep an f32 copy of the weights. The estimate follows what a forward
+// call allocates (Workspace) and touches:
+//   per row      x, Norm(x), branch output [3D]; q and attention output [2·H·Dh]; k, v [2·G·Dh];
+//                gate, up [2F]; RoPE cos/sin [variants · rope dims]; the returned hidden state [D];
+//                what the observer copies (scoring: the block input, residual and normed input [3D])
+//   per call     attention scores of one query tile for every head [H · min(T, 128) · T]; the weight
+//                scratch a matrix is dequantised into (the largest one computed; the head's too with
+//                logits) unless an f32 copy is kept; logits of one chunk [64 · V]
+//   weights      the whole file once its pages have been read, or — releasing pages — the layer in use and
+//                the one read ahead
+//   process      a fixed allowance for the binary, BLAS's buffers and the tokenizer (`processBytes`)
+// all in f32 (4 bytes).
+import Foundation
+import LLMFormats
+
+public enum MemoryBudgetError: Error, Equatable, CustomStringConvertible {
+    case tooSmall(budget: Int, minimum: Int, rowsOfOneSample: Int)
+
+    public var description: String {
+        switch self {
+        case .tooSmall(let budget, let minimum, let rows):
+            return "a memory budget of \(MemoryBudget.format(budget)) cannot hold one sample of \(rows) tokens through one layer; the minimum for this model is \(MemoryBudget.format(minimum)) (\(minimum) bytes): pass --max-memory \(MemoryBudget.format(minimum, roundUp: true)) or more, or a shorter --seq-len"
+        }
+    }
+}
+
+public struct MemoryBudget: Sendable, Equatable {
+    /// The budget in bytes.
+    public let budget: Int
+    /// Rows (tokens) per forward call: at least one sequence.
+    public let rowsPerBatch: Int
+    /// The weights do not fit beside the work: each layer's pages are released after use.
+    public let releaseLayerPages: Bool
+    /// For LoadOptions: the f32 copy of the weights is kept only when it fits too.
+    public let float32CacheBudget: Int
+    /// Bytes each row of a call needs.
+    public let bytesPerRow: Int
+    /// Bytes a call needs whatever its rows (weights resident, scratch, tiles, process).
+    public let fixedBytes: Int
+
+    /// Allowance for the process itself: the binary and its libraries, BLAS's per-thread buffers, the tokenizer.
+    public static let processBytes = 256 << 20
+
+    /// The plan for `sequenceLength`-token sequences of a model (`source`, `config`) within `budget` bytes.
+    /// `logits`: the calls compute logits (perplexity) rather than only hidden states; `observerRowCopies`:
+    /// hidden-size rows an observer copies per row (scoring: 3).
+    public init(config c: ModelConfig, source: any ModelSource, budget: Int, sequenceLength T: Int,
+                logits: Bool = false, observerRowCopies: Int = 3) throws {
+        let f = MemoryLayout<Float>.size
+        let D = c.hiddenSize, V = c.vocabularySize
+        let Q = (c.heads.max() ?? 0) * c.headDim, K = (c.kvHeads.max() ?? 0) * c.headDim, F = c.ffnLength.max() ?? 0
+        let ropeVariants = Set(zip(c.rope.base, c.rope.linearFactor).map { "\($0) \($1)" }).count
+        bytesPerRow = f * (3 * D + 2 * Q + 2 * K + 2 * F + ropeVariants * c.rope.dimensions + D + observerRowCopies * D)
+
+        // Matrices: per layer (stored bytes, largest f32 size), the head, the f32 copy of everything.
+        var layerBytes = Array(repeating: 0, count: c.layerCount)
+        var largest = 0, head = 0, float32Copy = 0
+        for t in source.tensors where t.shape.count >= 2 {
+            if t.type != .f32 { float32Copy += t.elementCount * f }
+            if let (l, _, _) = TensorRole.layerTensor(t.name), l < c.layerCount {
+                layerBytes[l] += t.byteCount
+                largest = max(largest, t.elementCount * f)
+            } else if t.name == TensorRole.output.ggufName || (c.tiedEmbeddings && t.name == TensorRole.tokenEmbedding.ggufName) {
+                head = t.elementCount * f
+            }
+        }
+        let scratch = max(largest, logits ? head : 0)
+        let perCall = f * (c.heads.max() ?? 0) * min(T, 128) * T + (logits ? f * 64 * V : 0) + Self.processBytes
+        let streamed = 2 * (layerBytes.max() ?? 0)        // the layer in use and the next, read ahead
+        let oneSample = bytesPerRow * T
+
+        // Resident weights when everything fits (with an f32 copy if that fits too), else released pages.
+        let resident = source.storageBytes + perCall
+        if resident + float32Copy + oneSample <= budget {
+            (releaseLayerPages, float32CacheBudget, fixedBytes) = (false, float32Copy, resident + float32Copy)
+        } else if resident + scratch + oneSample <= budget {
+            (releaseLayerPages, float32CacheBudget, fixedBytes) = (false, 0, resident + scratch)
+        } else {
+            (releaseLayerPages, float32CacheBudget, fixedBytes) = (true, 0, streamed + scratch + perCall)
+        }
+        guard fixedBytes + oneSample <= budget else {
+            throw MemoryBudgetError.tooSmall(budget: budget, minimum: streamed + scratch + perCall + oneSample, rowsOfOneSample: T)
+        }
+        self.budget = budget
+        rowsPerBatch = max(T, (budget - fixedBytes) / bytesPerRow)
+    }
+
+    /// Bytes as "3.00 GiB"; `roundUp` gives a value to pass back as an option ("3G", "513M").
+    public static func format(_ n: Int, roundUp: Bool = false) -> String {
+        if roundUp {
+            let mib = (n + (1 << 20) - 1) >> 20
+            return mib % 1024 == 0 ? "\(mib / 1024)G" : "\(mib)M"
+        }
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var v = Double(n), u = 0
+        while v >= 1024 && u < units.count - 1 { v /= 1024; u += 1 }
+        return u == 0 ? "\(n) B" : String(format: "%.2f %@", v, units[u])
+    }
+
+    /// Parses a byte count: digits with an optional suffix K, M, G, T (powers of 1024; also KB/KiB, …).
+    public static func parseBytes(_ text: String) -> Int? {
+        let t = text.trimmingCharacters(in: .whitespaces).uppercased()
+        let digits = t.prefix { $0.isNumber || $0 == "." }
+        guard !digits.isEmpty, let value = Double(digits), value >= 0 else { return nil }
+        let shifts: [String: Int] = ["": 0, "B": 0, "K": 10, "KB": 10, "KIB": 10, "M": 20, "MB": 20, "MIB": 20,
+                                     "G": 30, "GB": 30, "GIB": 30, "T": 40, "TB": 40, "TIB": 40]
+        guard let shift = shifts[String(t.dropFirst(digits.count))] else { return nil }
+        let bytes = value * Double(1 << shift)
+        guard bytes < Double(Int.max / 2) else { return nil }
+        return Int(bytes)
+    }
+}

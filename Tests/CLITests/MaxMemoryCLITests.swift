@@ -1,0 +1,41 @@
+// `--max-memory` on score, drop and perplexity: a budget that streams the weights and runs one sample per
+// forward call gives the scores (and the drop) of the unbudgeted run; a budget too small names the minimum.
+import Foundation
+import LLMFormats
+import TestSupport
+import XCTest
+
+final class MaxMemoryCLITests: CLITestCase {
+    func testBudgetedScoringMatchesAndTooSmallNamesTheMinimum() throws {
+        let model = dir.appendingPathComponent("tiny.gguf").path
+        try SyntheticModel(shape: SyntheticShapes.named("tiny"), type: .q8_0, seed: 4).write(to: model)
+        let text = dir.appendingPathComponent("calibration.txt")
+        try String(repeating: "Attention layers drop; memory stays flat while the model grows. ", count: 80).write(to: text, atomically: true, encoding: .utf8)
+        let common = ["--calibration", text.path, "--samples", "6", "--seq-len", "64", "--threads", "2", "--json"]
+
+        // The budget's minimum, from the error of a budget of 1 KiB.
+        let tooSmall = try assertFails(["score", model, "--max-memory", "1K"] + common, mentioning: "the minimum for this model is")
+        let minimum = try XCTUnwrap(tooSmall.stderr.range(of: #"\((\d+) bytes\)"#, options: .regularExpression).map {
+            Int(tooSmall.stderr[$0].dropFirst().prefix { $0.isNumber })! })
+
+        let plain = try json(["score", model] + common)
+        let budgeted = try run(["score", model, "--max-memory", "\(minimum)"] + common)
+        XCTAssertTrue(budgeted.stderr.contains("64 rows per pass"), budgeted.stderr)
+        XCTAssertTrue(budgeted.stderr.contains("streamed layer by layer"), budgeted.stderr)
+        let scored = try json(budgeted)
+        for key in ["attention", "mlp", "block"] {
+            let a = try XCTUnwrap(plain[key] as? [Double]), b = try XCTUnwrap(scored[key] as? [Double])
+            XCTAssertEqual(a.count, b.count)
+            for (x, y) in zip(a, b) { XCTAssertEqual(x, y, accuracy: 1e-6, key) }
+        }
+
+        // drop and perplexity take the budget too.
+        let dropped = try json(["drop", model, "--target", "attention", "--count", "2", "--max-memory", "\(minimum)"] + common)
+        let droppedPlain = try json(["drop", model, "--target", "attention", "--count", "2"] + common)
+        XCTAssertEqual(dropped["dropped_attention"] as? [Int], droppedPlain["dropped_attention"] as? [Int])
+        let ppl = try json(["perplexity", model, "--data", text.path, "--context", "64", "--max-windows", "4", "--max-memory", "1G", "--json"])
+        let pplPlain = try json(["perplexity", model, "--data", text.path, "--context", "64", "--max-windows", "4", "--json"])
+        XCTAssertEqual(try XCTUnwrap(ppl["perplexity"] as? Double), try XCTUnwrap(pplPlain["perplexity"] as? Double), accuracy: 1e-6)
+        try assertFails(["score", model, "--max-memory", "lots"] + common, mentioning: "is not a byte count")
+    }
+}
