@@ -15,7 +15,7 @@ export OPENBLAS_CORETYPE := $(OPENBLAS_CORE)
 endif
 endif
 
-.PHONY: deps build model models demo test bench clean check-llamacpp check-hf example check-llmdrop check-llamacpp-convert
+.PHONY: deps build model models demo test bench clean check-llamacpp check-hf example check-kernels check-llmdrop check-llamacpp-convert
 
 # System prerequisites (Debian/Ubuntu): OpenBLAS through pkg-config.
 deps:
@@ -61,6 +61,10 @@ bench: build models
 
 test: deps models
 	swift test -c release
+
+# The C kernels compile for arm64 (NEON) and riscv64 (generic) too, cross-compiled here; CI runs it.
+check-kernels:
+	scripts/check-kernels-cross.sh
 
 # LLMDropKit as a dependency: Examples/DecodeSpeed (by path, no build settings) must run the same kernel
 # set as the CLI; prints both decode speeds. CI runs it after the tests (whose build made the CLI).

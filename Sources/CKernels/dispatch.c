@@ -98,8 +98,8 @@ void llmk_dot_rows(int type, const void *w, size_t row_bytes, long r0, long r1, 
 }
 
 void llmk_dot_rows_multi(int type, const void *w, size_t row_bytes, long r0, long r1, long cols,
-                         const float *x, long ldx, const float *xs, long ldxs, float *y, long ldy, long m) {
-    set()->mrows[type](w, row_bytes, r0, r1, cols, x, ldx, xs, ldxs, y, ldy, m);
+                         const float *x, long ldx, const float *xs_t, long xs_stride, float *y, long ldy, long m) {
+    set()->mrows[type](w, row_bytes, r0, r1, cols, x, ldx, xs_t, xs_stride, y, ldy, m);
 }
 
 void llmk_dequantize(int type, const void *src, float *dst, long count) { set()->dequant[type](src, dst, count); }

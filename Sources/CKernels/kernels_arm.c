@@ -2,7 +2,6 @@
 // architectures get the same code with separate operations.
 #if !defined(__x86_64__) && !defined(__i386__)
 #include <stdint.h>
-#include <string.h>
 
 #include "impl/set.h"
 

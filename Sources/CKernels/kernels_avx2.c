@@ -2,7 +2,6 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #include <stdint.h>
-#include <string.h>
 
 #include "impl/set.h"
 

@@ -2,7 +2,6 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #include <stdint.h>
-#include <string.h>
 
 #include "impl/set.h"
 
@@ -10,6 +9,7 @@
 #define LLMK_FMA 1
 #define LLMK_F16 LLMK_F16_AVX512
 #define LLMK_SET avx512
+#define MDOT_INPUTS 8  // 32 vector registers: two sinks of 8 accumulators fit
 #define LLMK_SET_NAME "avx512"
 #include "impl/kernels.h"
 #pragma clang attribute pop

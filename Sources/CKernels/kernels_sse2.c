@@ -1,7 +1,6 @@
 // The x86-64 baseline (SSE2, every x86-64 CPU): kernels.h with separate multiplies and adds.
 #if defined(__x86_64__) || defined(__i386__)
 #include <stdint.h>
-#include <string.h>
 
 #include "impl/set.h"
 

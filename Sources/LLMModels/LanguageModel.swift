@@ -326,9 +326,24 @@ public final class LanguageModel: @unchecked Sendable {
         return KVCache(config: config, plan: plan, capacity: capacity, owner: weightsID)
     }
 
-    /// Appends `tokens` to a cached sequence and returns logits for the selected positions.
+    /// Tokens per pass when a long prompt is appended to a cache.
+    public static let prefillChunk = 512
+
+    /// Appends `tokens` to a cached sequence and returns logits for the selected positions. A long
+    /// prompt (without observer or all-position logits) goes through in passes of `prefillChunk`
+    /// tokens, so activations stay those of one chunk however long the prompt.
     public func forward(appending tokens: [Int], to cache: KVCache, logits: LogitSelection = .last, observer: ForwardObserver? = nil) throws -> Matrix {
-        try forward(appending: [tokens], to: [cache], logits: logits, observer: observer)
+        guard cache.count + tokens.count <= cache.capacity else {   // before any chunk changes the cache
+            throw ModelError.contextOverflow(tokens: cache.count + tokens.count, contextLength: cache.capacity)
+        }
+        var start = 0
+        if logits != .all && observer == nil {
+            while tokens.count - start > Self.prefillChunk {
+                _ = try forward(appending: [Array(tokens[start..<start + Self.prefillChunk])], to: [cache], logits: .none)
+                start += Self.prefillChunk
+            }
+        }
+        return try forward(appending: [Array(tokens[start...])], to: [cache], logits: logits, observer: observer)
     }
 
     /// Appends tokens to several cached sequences in one batched pass — one matrix product per weight

@@ -56,7 +56,7 @@ public enum QuantDot {
     }
 
     /// y[i·rows + r] = dot(row r, x[i·cols ..<]) for the m inputs in x: each decoded weight block serves
-    /// four inputs, and every output equals `gemv`'s for that input bit for bit (so a batch of
+    /// several inputs (8 with AVX-512, else 4), and every output equals `gemv`'s for that input bit for bit (so a batch of
     /// sequences decodes exactly as each would alone). Split over the pool's threads by rows.
     public static func gemm(
         _ type: GGMLType, _ w: UnsafeRawPointer, rows: Int, cols: Int,
@@ -65,13 +65,19 @@ public enum QuantDot {
         guard let rowBytes = type.byteCount(elements: cols) else {
             preconditionFailure("\(type): \(cols) columns is not a whole number of blocks")
         }
-        let sums = needsBlockSums(type) ? cols / 32 : 0
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: max(1, m * sums)) { buf in
-            for i in 0..<m where sums > 0 { llmk_block_sums(x + i * cols, cols, buf.baseAddress! + i * sums) }
-            let xs = sums > 0 ? UnsafePointer(buf.baseAddress!) : nil
+        // Block sums transposed (block b of input i at b·stride + i), stride m rounded up to 8, padding 0.
+        let blocks = needsBlockSums(type) ? cols / 32 : 0, stride = (m + 7) / 8 * 8
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: max(1, blocks * stride + cols / 32)) { buf in
+            let xsT = buf.baseAddress!, one = xsT + blocks * stride
+            xsT.initialize(repeating: 0, count: blocks * stride)
+            for i in 0..<m where blocks > 0 {
+                llmk_block_sums(x + i * cols, cols, one)
+                for b in 0..<blocks { xsT[b * stride + i] = one[b] }
+            }
+            let xs = blocks > 0 ? UnsafePointer(xsT) : nil
             pool.forEachChunk(rows, granularity: 16) { range in
                 llmk_dot_rows_multi(Int32(type.rawValue), w, rowBytes, range.lowerBound, range.upperBound, cols,
-                                    x, cols, xs, sums, y, rows, m)
+                                    x, cols, xs, stride, y, rows, m)
             }
         }
     }

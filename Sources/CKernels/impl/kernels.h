@@ -38,12 +38,12 @@ typedef float f32x4 __attribute__((vector_size(16)));
 
 // MARK: loads, stores, lanes
 
-LLMK_INLINE f32x16 loadf(const float *p) { f32x16 v; memcpy(&v, p, sizeof v); return v; }
-LLMK_INLINE void storef(float *p, f32x16 v) { memcpy(p, &v, sizeof v); }
-LLMK_INLINE u8x16 loadb(const unsigned char *p) { u8x16 v; memcpy(&v, p, sizeof v); return v; }
-LLMK_INLINE i8x16 loadsb(const unsigned char *p) { i8x16 v; memcpy(&v, p, sizeof v); return v; }
-LLMK_INLINE uint16_t load16(const unsigned char *p) { uint16_t v; memcpy(&v, p, 2); return v; }
-LLMK_INLINE uint32_t load32(const unsigned char *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+LLMK_INLINE f32x16 loadf(const float *p) { f32x16 v; __builtin_memcpy(&v, p, sizeof v); return v; }
+LLMK_INLINE void storef(float *p, f32x16 v) { __builtin_memcpy(p, &v, sizeof v); }
+LLMK_INLINE u8x16 loadb(const unsigned char *p) { u8x16 v; __builtin_memcpy(&v, p, sizeof v); return v; }
+LLMK_INLINE i8x16 loadsb(const unsigned char *p) { i8x16 v; __builtin_memcpy(&v, p, sizeof v); return v; }
+LLMK_INLINE uint16_t load16(const unsigned char *p) { uint16_t v; __builtin_memcpy(&v, p, 2); return v; }
+LLMK_INLINE uint32_t load32(const unsigned char *p) { uint32_t v; __builtin_memcpy(&v, p, 4); return v; }
 LLMK_INLINE f32x16 splat(float s) { return (f32x16){s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s}; }
 LLMK_INLINE f32x16 floats(u8x16 v) { return __builtin_convertvector(v, f32x16); }
 
@@ -76,14 +76,14 @@ LLMK_INLINE float half_bits(uint16_t h) {
     else {                                                      // zero / subnormal, exact
         float f, base;
         uint32_t fb = em | (113u << 23), bb = 113u << 23;
-        memcpy(&f, &fb, 4);
-        memcpy(&base, &bb, 4);
+        __builtin_memcpy(&f, &fb, 4);
+        __builtin_memcpy(&base, &bb, 4);
         f -= base;
-        memcpy(&bits, &f, 4);
+        __builtin_memcpy(&bits, &f, 4);
     }
     bits |= sign;
     float out;
-    memcpy(&out, &bits, 4);
+    __builtin_memcpy(&out, &bits, 4);
     return out;
 }
 
@@ -101,7 +101,7 @@ LLMK_INLINE f32x16 halves_bits(u16x16 h) {
 #if LLMK_F16 == LLMK_F16_F16C || LLMK_F16 == LLMK_F16_AVX512
 LLMK_INLINE float half(const unsigned char *p) { return _cvtsh_ss(load16(p)); }
 #elif LLMK_F16 == LLMK_F16_NATIVE
-LLMK_INLINE float half(const unsigned char *p) { __fp16 h; memcpy(&h, p, 2); return (float)h; }
+LLMK_INLINE float half(const unsigned char *p) { __fp16 h; __builtin_memcpy(&h, p, 2); return (float)h; }
 #else
 LLMK_INLINE float half(const unsigned char *p) { return half_bits(load16(p)); }
 #endif
@@ -117,11 +117,11 @@ LLMK_INLINE f32x16 halves(const unsigned char *p) {
 #elif LLMK_F16 == LLMK_F16_NATIVE
     typedef __fp16 f16x16 __attribute__((vector_size(32)));
     f16x16 h;
-    memcpy(&h, p, sizeof h);
+    __builtin_memcpy(&h, p, sizeof h);
     return __builtin_convertvector(h, f32x16);
 #else
     u16x16 h;
-    memcpy(&h, p, sizeof h);
+    __builtin_memcpy(&h, p, sizeof h);
     return halves_bits(h);
 #endif
 }
@@ -129,7 +129,7 @@ LLMK_INLINE f32x16 halves(const unsigned char *p) {
 /// 16 bfloat16 at p, widened (the top half of an f32).
 LLMK_INLINE f32x16 bhalves(const unsigned char *p) {
     u16x16 h;
-    memcpy(&h, p, sizeof h);
+    __builtin_memcpy(&h, p, sizeof h);
     return (f32x16)(__builtin_convertvector(h, u32x16) << 16);
 }
 
@@ -146,8 +146,8 @@ static const uint64_t fifth_bits[256] = {FB64(0), FB64(64), FB64(128), FB64(192)
 /// The 5th bits of weights 0…15 (lo) and 16…31 (hi) from the 32-bit qh at p, as 0/16 per lane.
 LLMK_INLINE void q5_high(const unsigned char *p, u8x16 *lo, u8x16 *hi) {
     uint64_t a[2] = {fifth_bits[p[0]], fifth_bits[p[1]]}, b[2] = {fifth_bits[p[2]], fifth_bits[p[3]]};
-    memcpy(lo, a, 16);
-    memcpy(hi, b, 16);
+    __builtin_memcpy(lo, a, 16);
+    __builtin_memcpy(hi, b, 16);
 }
 
 /// 1 << position where bit k of a lane is set, else 0 (k, position constants after inlining).
@@ -218,10 +218,17 @@ LLMK_INLINE void dot_affine(struct dot_sink *s, long o, f32x16 a, f32x16 b, floa
     s->offsets = s->offsets + m * s->xs[o >> 5];
 }
 
-/// The dot sink for four inputs at once: the block is decoded once, and each input's sums take exactly
-/// the operations of `dot_sink` in the same order, so each result equals the one-input kernel's bit for bit.
+/// The dot sink for MDOT_INPUTS inputs at once (8 where there are 32 vector registers, else 4): the
+/// block is decoded once, and each input's sums take exactly the operations of `dot_sink` in the same
+/// order (the offsets lane by lane), so each result equals the one-input kernel's bit for bit. Block
+/// sums come transposed: those of block b for the group's inputs are contiguous at xs + b·xs_stride.
+#ifndef MDOT_INPUTS
 #define MDOT_INPUTS 4
-struct mdot_sink { const float *x[MDOT_INPUTS], *xs[MDOT_INPUTS]; f32x16 acc[MDOT_INPUTS]; float offsets[MDOT_INPUTS]; };
+#endif
+typedef float f32xg __attribute__((vector_size(4 * MDOT_INPUTS)));
+struct mdot_sink { const float *x[MDOT_INPUTS]; const float *xs; long xs_stride; f32x16 acc[MDOT_INPUTS]; f32xg offsets; };
+
+LLMK_INLINE f32xg loadg(const float *p) { f32xg v; __builtin_memcpy(&v, p, sizeof v); return v; }
 
 LLMK_INLINE void mdot_put(struct mdot_sink *s, long o, f32x16 a, f32x16 b) {
     for (int i = 0; i < MDOT_INPUTS; i++) {
@@ -233,15 +240,15 @@ LLMK_INLINE void mdot_scaled(struct mdot_sink *s, long o, f32x16 a, f32x16 b, fl
     for (int i = 0; i < MDOT_INPUTS; i++) {
         f32x16 t = FMA(b, loadf(s->x[i] + o + 16), a * loadf(s->x[i] + o));
         s->acc[i] = FMA(t, splat(d), s->acc[i]);
-        if (bias != 0) s->offsets[i] = s->offsets[i] - bias * d * s->xs[i][o >> 5];
     }
+    if (bias != 0) s->offsets = s->offsets - bias * d * loadg(s->xs + (o >> 5) * s->xs_stride);
 }
 LLMK_INLINE void mdot_affine(struct mdot_sink *s, long o, f32x16 a, f32x16 b, float d, float m) {
     for (int i = 0; i < MDOT_INPUTS; i++) {
         f32x16 t = FMA(b, loadf(s->x[i] + o + 16), a * loadf(s->x[i] + o));
         s->acc[i] = FMA(t, splat(d), s->acc[i]);
-        s->offsets[i] = s->offsets[i] + m * s->xs[i][o >> 5];
     }
+    s->offsets = s->offsets + m * loadg(s->xs + (o >> 5) * s->xs_stride);
 }
 
 // MARK: decoders, one per format, instantiated for each sink
@@ -286,36 +293,37 @@ LLMK_ROWS(q4_K, 256, 144)
 LLMK_ROWS(q5_K, 256, 176)
 LLMK_ROWS(q6_K, 256, 210)
 
-/// Rows of a block format against m inputs (x rows ldx apart, block sums ldxs apart, outputs ldy
-/// apart): four inputs share each decoded block, the last inputs one at a time. Results equal rows_*
-/// per input bit for bit (same operations, same order, same even/odd split of the blocks).
+/// Rows of a block format against m inputs (x rows ldx apart, outputs ldy apart; block sums transposed,
+/// block b of input i at xs_t[b·xs_stride + i], xs_stride ≥ m rounded up to 8, the padding zero):
+/// MDOT_INPUTS inputs share each decoded block; a last partial group repeats the last input and keeps
+/// only the real outputs. Results equal rows_* per input bit for bit (same operations, same order,
+/// same even/odd split of the blocks).
 #define LLMK_MROWS(fmt, weights, bytes)                                                              \
     static void mrows_##fmt(const unsigned char *w, size_t row_bytes, long r0, long r1, long cols,   \
-                            const float *x, long ldx, const float *xs, long ldxs, float *y, long ldy, long m) { \
-        long blocks = cols / (weights), i0 = 0;                                                      \
-        for (; i0 + MDOT_INPUTS <= m; i0 += MDOT_INPUTS) {                                           \
+                            const float *x, long ldx, const float *xs_t, long xs_stride, float *y, long ldy, long m) { \
+        long blocks = cols / (weights);                                                              \
+        for (long i0 = 0; i0 < m; i0 += MDOT_INPUTS) {                                               \
             for (long r = r0; r < r1; r++) {                                                         \
                 const unsigned char *row = w + (size_t)r * row_bytes;                                \
-                struct mdot_sink s0, s1;                                                             \
+                struct mdot_sink s0;                                                                 \
                 for (int i = 0; i < MDOT_INPUTS; i++) {                                              \
-                    s0.x[i] = x + (i0 + i) * ldx;                                                    \
-                    s0.xs[i] = xs ? xs + (i0 + i) * ldxs : NULL;                                     \
+                    s0.x[i] = x + (i0 + i < m ? i0 + i : m - 1) * ldx;                               \
                     s0.acc[i] = (f32x16){0};                                                         \
-                    s0.offsets[i] = 0;                                                               \
                 }                                                                                    \
-                s1 = s0;                                                                             \
+                s0.xs = xs_t ? xs_t + i0 : NULL;                                                     \
+                s0.xs_stride = xs_stride;                                                            \
+                s0.offsets = (f32xg){0};                                                             \
+                struct mdot_sink s1 = s0;                                                            \
                 long b = 0;                                                                          \
                 for (; b + 1 < blocks; b += 2) {                                                     \
                     fmt##_mdot(row + b * (bytes), b * (weights), &s0);                               \
                     fmt##_mdot(row + (b + 1) * (bytes), (b + 1) * (weights), &s1);                   \
                 }                                                                                    \
                 if (b < blocks) fmt##_mdot(row + b * (bytes), b * (weights), &s0);                   \
-                for (int i = 0; i < MDOT_INPUTS; i++)                                                \
+                for (int i = 0; i < MDOT_INPUTS && i0 + i < m; i++)                                  \
                     y[(i0 + i) * ldy + r] = hsum(s0.acc[i] + s1.acc[i]) + (s0.offsets[i] + s1.offsets[i]); \
             }                                                                                        \
         }                                                                                            \
-        for (; i0 < m; i0++)                                                                         \
-            rows_##fmt(w, row_bytes, r0, r1, cols, x + i0 * ldx, xs ? xs + i0 * ldxs : NULL, y + i0 * ldy); \
     }
 LLMK_MROWS(q4_0, 32, 18)
 LLMK_MROWS(q4_1, 32, 20)
@@ -346,9 +354,9 @@ LLMK_MROWS(q6_K, 256, 210)
             y[r] = hsum(a0 + a1) + tail;                                                             \
         }                                                                                            \
     }
-LLMK_INLINE float f32_at(const unsigned char *p) { float v; memcpy(&v, p, 4); return v; }
-LLMK_INLINE float bf16_at(const unsigned char *p) { uint32_t b = (uint32_t)load16(p) << 16; float v; memcpy(&v, &b, 4); return v; }
-LLMK_INLINE f32x16 f32s(const unsigned char *p) { f32x16 v; memcpy(&v, p, sizeof v); return v; }
+LLMK_INLINE float f32_at(const unsigned char *p) { float v; __builtin_memcpy(&v, p, 4); return v; }
+LLMK_INLINE float bf16_at(const unsigned char *p) { uint32_t b = (uint32_t)load16(p) << 16; float v; __builtin_memcpy(&v, &b, 4); return v; }
+LLMK_INLINE f32x16 f32s(const unsigned char *p) { f32x16 v; __builtin_memcpy(&v, p, sizeof v); return v; }
 LLMK_FLOAT_ROWS(f32, 4, f32s, f32_at)
 LLMK_FLOAT_ROWS(f16, 2, halves, half)
 LLMK_FLOAT_ROWS(bf16, 2, bhalves, bf16_at)
@@ -356,8 +364,8 @@ LLMK_FLOAT_ROWS(bf16, 2, bhalves, bf16_at)
 /// Float rows against m inputs: one input at a time (no decoding to share).
 #define LLMK_FLOAT_MROWS(name)                                                                       \
     static void mrows_##name(const unsigned char *w, size_t row_bytes, long r0, long r1, long cols,  \
-                             const float *x, long ldx, const float *xs, long ldxs, float *y, long ldy, long m) { \
-        (void)xs; (void)ldxs;                                                                        \
+                             const float *x, long ldx, const float *xs_t, long xs_stride, float *y, long ldy, long m) { \
+        (void)xs_t; (void)xs_stride;                                                                 \
         for (long i = 0; i < m; i++) rows_##name(w, row_bytes, r0, r1, cols, x + i * ldx, NULL, y + i * ldy); \
     }
 LLMK_FLOAT_MROWS(f32)
@@ -382,7 +390,7 @@ LLMK_DEQUANT(q4_K, 256, 144)
 LLMK_DEQUANT(q5_K, 256, 176)
 LLMK_DEQUANT(q6_K, 256, 210)
 
-static void dequant_f32(const unsigned char *src, float *dst, long count) { memcpy(dst, src, (size_t)count * 4); }
+static void dequant_f32(const unsigned char *src, float *dst, long count) { __builtin_memcpy(dst, src, (size_t)count * 4); }
 
 #define LLMK_DEQUANT_HALF(name, widen, scalar)                                                       \
     static void dequant_##name(const unsigned char *src, float *dst, long count) {                  \

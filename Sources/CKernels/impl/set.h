@@ -7,7 +7,7 @@
 typedef void (*llmk_rows_fn)(const unsigned char *w, size_t row_bytes, long r0, long r1, long cols,
                              const float *x, const float *xs, float *y);
 typedef void (*llmk_mrows_fn)(const unsigned char *w, size_t row_bytes, long r0, long r1, long cols,
-                              const float *x, long ldx, const float *xs, long ldxs, float *y, long ldy, long m);
+                              const float *x, long ldx, const float *xs_t, long xs_stride, float *y, long ldy, long m);
 typedef void (*llmk_dequant_fn)(const unsigned char *src, float *dst, long count);
 
 /// Indexed by ggml type id; NULL where the type does not exist.

@@ -35,11 +35,12 @@ void llmk_block_sums(const float *x, long count, float *xs);
 void llmk_dot_rows(int type, const void *w, size_t row_bytes, long r0, long r1, long cols,
                    const float *x, const float *xs, float *y);
 
-/// llmk_dot_rows for m inputs at once: input i is x + i·ldx (block sums xs + i·ldxs), its outputs go to
-/// y + i·ldy. Each weight block is decoded once for several inputs; every output equals llmk_dot_rows'
-/// for that input bit for bit.
+/// llmk_dot_rows for m inputs at once: input i is x + i·ldx, its outputs go to y + i·ldy; the block sums
+/// come transposed, block b of input i at xs_t[b·xs_stride + i] with xs_stride ≥ m rounded up to 8 and
+/// the padding zero (may be NULL for F32, F16, BF16). Each weight block is decoded once for several
+/// inputs; every output equals llmk_dot_rows' for that input bit for bit.
 void llmk_dot_rows_multi(int type, const void *w, size_t row_bytes, long r0, long r1, long cols,
-                         const float *x, long ldx, const float *xs, long ldxs, float *y, long ldy, long m);
+                         const float *x, long ldx, const float *xs_t, long xs_stride, float *y, long ldy, long m);
 
 /// Decodes `count` weights (a whole number of blocks) of `type` into f32, bit for bit as ggml's
 /// dequantize_row_* functions do (no fused operations).
