@@ -510,6 +510,24 @@ LLMK_INLINE float dot_f32(const float *a, const float *b, long n) {
     return hsum(acc) + tail;
 }
 
+/// out[r] = (q · k_r)·factor for the 4 rows k_r = k + r·ldk (n a multiple of 16): four chains of
+/// lanes, then one reduction for the four (each out[r] equals dot_f32(q, k_r, n)·factor: same lanes,
+/// same pairwise order).
+LLMK_INLINE void dot4_f32(const float *q, const float *k, long ldk, long n, float factor, float *out) {
+    f32x16 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+    for (long i = 0; i < n; i += 16) {
+        f32x16 qv = loadf(q + i);
+        a0 = FMA(qv, loadf(k + i), a0);
+        a1 = FMA(qv, loadf(k + ldk + i), a1);
+        a2 = FMA(qv, loadf(k + 2 * ldk + i), a2);
+        a3 = FMA(qv, loadf(k + 3 * ldk + i), a3);
+    }
+    out[0] = (hsum(a0) + 0) * factor;
+    out[1] = (hsum(a1) + 0) * factor;
+    out[2] = (hsum(a2) + 0) * factor;
+    out[3] = (hsum(a3) + 0) * factor;
+}
+
 /// y += a·x (n floats).
 LLMK_INLINE void axpy(float *y, float a, const float *x, long n) {
     long i = 0;
@@ -525,7 +543,10 @@ static void attend_one(const float *q, const float *k, const float *v, long ldkv
     for (long d = 0; d < dim; d++) out[d] = 0;
     for (long j0 = 0; j0 < n; j0 += block) {
         long nb = n - j0 < block ? n - j0 : block;
-        for (long j = 0; j < nb; j++) scores[j] = dot_f32(q, k + (j0 + j) * ldkv, dim) * factor;
+        long j = 0;
+        if (dim % 16 == 0)
+            for (; j + 4 <= nb; j += 4) dot4_f32(q, k + (j0 + j) * ldkv, ldkv, dim, factor, scores + j);
+        for (; j < nb; j++) scores[j] = dot_f32(q, k + (j0 + j) * ldkv, dim) * factor;
         float bm = max_of(scores, nb), nm = bm > m ? bm : m;
         float alpha = m == -__builtin_inff() ? 0 : vexp(splat(m - nm))[0];
         l = l * alpha + exp_shifted(scores, nb, nm);
