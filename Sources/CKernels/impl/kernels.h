@@ -265,6 +265,23 @@ LLMK_INLINE void mdot_affine(struct mdot_sink *s, long o, f32x16 a, f32x16 b, fl
 
 // MARK: dot products over rows
 
+/// Every block format as (name, weights per block, bytes per block), for X to define its kernels.
+#define LLMK_BLOCK_FORMATS(X) \
+    X(q4_0, 32, 18) X(q4_1, 32, 20) X(q5_0, 32, 22) X(q5_1, 32, 24) X(q8_0, 32, 34) \
+    X(q2_K, 256, 84) X(q3_K, 256, 110) X(q4_K, 256, 144) X(q5_K, 256, 176) X(q6_K, 256, 210)
+
+/// The blocks of one row through `decode`, even ones into sink s0 and odd ones into s1: two
+/// independent chains of sums (the split every dot product of a row uses, so results agree).
+#define LLMK_EVEN_ODD(decode, row, weights, bytes, blocks, s0, s1)                                   \
+    do {                                                                                             \
+        long b_ = 0;                                                                                 \
+        for (; b_ + 1 < (blocks); b_ += 2) {                                                         \
+            decode((row) + b_ * (bytes), b_ * (weights), &(s0));                                     \
+            decode((row) + (b_ + 1) * (bytes), (b_ + 1) * (weights), &(s1));                         \
+        }                                                                                            \
+        if (b_ < (blocks)) decode((row) + b_ * (bytes), b_ * (weights), &(s0));                      \
+    } while (0)
+
 /// Rows of a block format: blocks go alternately to two sinks, two independent chains of adds.
 #define LLMK_ROWS(fmt, weights, bytes)                                                              \
     static void rows_##fmt(const unsigned char *w, size_t row_bytes, long r0, long r1, long cols,    \
@@ -273,25 +290,11 @@ LLMK_INLINE void mdot_affine(struct mdot_sink *s, long o, f32x16 a, f32x16 b, fl
         for (long r = r0; r < r1; r++) {                                                             \
             const unsigned char *row = w + (size_t)r * row_bytes;                                    \
             struct dot_sink s0 = {x, xs, {0}, 0}, s1 = {x, xs, {0}, 0};                              \
-            long b = 0;                                                                              \
-            for (; b + 1 < blocks; b += 2) {                                                         \
-                fmt##_dot(row + b * (bytes), b * (weights), &s0);                                    \
-                fmt##_dot(row + (b + 1) * (bytes), (b + 1) * (weights), &s1);                        \
-            }                                                                                        \
-            if (b < blocks) fmt##_dot(row + b * (bytes), b * (weights), &s0);                        \
+            LLMK_EVEN_ODD(fmt##_dot, row, weights, bytes, blocks, s0, s1);                           \
             y[r] = hsum(s0.acc + s1.acc) + (s0.offsets + s1.offsets);                                \
         }                                                                                            \
     }
-LLMK_ROWS(q4_0, 32, 18)
-LLMK_ROWS(q4_1, 32, 20)
-LLMK_ROWS(q5_0, 32, 22)
-LLMK_ROWS(q5_1, 32, 24)
-LLMK_ROWS(q8_0, 32, 34)
-LLMK_ROWS(q2_K, 256, 84)
-LLMK_ROWS(q3_K, 256, 110)
-LLMK_ROWS(q4_K, 256, 144)
-LLMK_ROWS(q5_K, 256, 176)
-LLMK_ROWS(q6_K, 256, 210)
+LLMK_BLOCK_FORMATS(LLMK_ROWS)
 
 /// Rows of a block format against m inputs (x rows ldx apart, outputs ldy apart; block sums transposed,
 /// block b of input i at xs_t[b·xs_stride + i], xs_stride ≥ m rounded up to 8, the padding zero):
@@ -314,27 +317,13 @@ LLMK_ROWS(q6_K, 256, 210)
                 s0.xs_stride = xs_stride;                                                            \
                 s0.offsets = (f32xg){0};                                                             \
                 struct mdot_sink s1 = s0;                                                            \
-                long b = 0;                                                                          \
-                for (; b + 1 < blocks; b += 2) {                                                     \
-                    fmt##_mdot(row + b * (bytes), b * (weights), &s0);                               \
-                    fmt##_mdot(row + (b + 1) * (bytes), (b + 1) * (weights), &s1);                   \
-                }                                                                                    \
-                if (b < blocks) fmt##_mdot(row + b * (bytes), b * (weights), &s0);                   \
+                LLMK_EVEN_ODD(fmt##_mdot, row, weights, bytes, blocks, s0, s1);                      \
                 for (int i = 0; i < MDOT_INPUTS && i0 + i < m; i++)                                  \
                     y[(i0 + i) * ldy + r] = hsum(s0.acc[i] + s1.acc[i]) + (s0.offsets[i] + s1.offsets[i]); \
             }                                                                                        \
         }                                                                                            \
     }
-LLMK_MROWS(q4_0, 32, 18)
-LLMK_MROWS(q4_1, 32, 20)
-LLMK_MROWS(q5_0, 32, 22)
-LLMK_MROWS(q5_1, 32, 24)
-LLMK_MROWS(q8_0, 32, 34)
-LLMK_MROWS(q2_K, 256, 84)
-LLMK_MROWS(q3_K, 256, 110)
-LLMK_MROWS(q4_K, 256, 144)
-LLMK_MROWS(q5_K, 256, 176)
-LLMK_MROWS(q6_K, 256, 210)
+LLMK_BLOCK_FORMATS(LLMK_MROWS)
 
 /// Float rows (F32, F16, BF16): 32 weights a step into two accumulators; a tail of < 32 in order.
 #define LLMK_FLOAT_ROWS(name, size, widen, scalar)                                                   \
@@ -379,16 +368,7 @@ LLMK_FLOAT_MROWS(bf16)
         struct store_sink s = {dst};                                                                 \
         for (long b = 0; b < count / (weights); b++) fmt##_store(src + b * (bytes), b * (weights), &s); \
     }
-LLMK_DEQUANT(q4_0, 32, 18)
-LLMK_DEQUANT(q4_1, 32, 20)
-LLMK_DEQUANT(q5_0, 32, 22)
-LLMK_DEQUANT(q5_1, 32, 24)
-LLMK_DEQUANT(q8_0, 32, 34)
-LLMK_DEQUANT(q2_K, 256, 84)
-LLMK_DEQUANT(q3_K, 256, 110)
-LLMK_DEQUANT(q4_K, 256, 144)
-LLMK_DEQUANT(q5_K, 256, 176)
-LLMK_DEQUANT(q6_K, 256, 210)
+LLMK_BLOCK_FORMATS(LLMK_DEQUANT)
 
 static void dequant_f32(const unsigned char *src, float *dst, long count) { __builtin_memcpy(dst, src, (size_t)count * 4); }
 
