@@ -44,20 +44,22 @@ demo: build model
 		--context 128 --max-windows 8 --gen-tokens 64 --output out/demo-attention-drop.gguf \
 		--plan-out out/demo-plan.json --report out/demo-report.json
 
-# Speed and memory of the default model and of Gemma 3 270M with 2 threads, as tables and JSON
-# (out/bench.json, out/bench-gemma3.json); with llama.cpp's Python binding in .venv-llamacpp (make
-# check-llamacpp builds it), also as ratios against llama.cpp measured in the same run.
+# Speed and memory of the default model and of Gemma 3 270M at 1 and 2 threads (BENCH_THREADS), prompts of
+# 128, 512 and 2048 tokens and 128 generated, medians of 5, as tables and JSON (out/bench-<model>-<threads>.json)
+# with this machine's read bandwidth and SGEMM rate; with llama.cpp's Python binding in .venv-llamacpp (make
+# check-llamacpp builds it), also as ratios against llama.cpp measured right after on the same file.
 GEMMA3 ?= $(LLM_DROP_HOME)/models/gemma-3-270m-q4_k_m.gguf
-PEER := .venv-llamacpp/bin/python scripts/bench-peer.py --threads 2
-NO_PEER := echo "llama.cpp peer: not installed (make check-llamacpp builds it); no ratios"
+BENCH_THREADS ?= 1 2
+BENCH_ARGS := --prompt-tokens 128,512,2048 --gen-tokens 128 --repetitions 5
 bench: build models
 	@mkdir -p out
-	$(BIN) bench "$(MODEL)" --threads 2 --report out/bench.json
-	@cat out/bench.json
-	@if [ -x .venv-llamacpp/bin/python ]; then $(PEER) --name SmolLM2-135M-Instruct.Q4_1 --model "$(MODEL)" --llm-drop-json out/bench.json; else $(NO_PEER); fi
-	$(BIN) bench "$(GEMMA3)" --threads 2 --report out/bench-gemma3.json
-	@cat out/bench-gemma3.json
-	@if [ -x .venv-llamacpp/bin/python ]; then $(PEER) --name gemma-3-270m-Q4_K_M --model "$(GEMMA3)" --llm-drop-json out/bench-gemma3.json; else $(NO_PEER); fi
+	@for t in $(BENCH_THREADS); do for m in "SmolLM2-135M-Instruct.Q4_1=$(MODEL)" "gemma-3-270m-Q4_K_M=$(GEMMA3)"; do \
+		name=$${m%%=*}; file=$${m#*=}; \
+		$(BIN) bench "$$file" --threads $$t $(BENCH_ARGS) --report out/bench-$$name-$$t.json || exit 1; \
+		if [ -x .venv-llamacpp/bin/python ]; then \
+			.venv-llamacpp/bin/python scripts/bench-peer.py --threads $$t --repetitions 5 --name $$name --model "$$file" --llm-drop-json out/bench-$$name-$$t.json || exit 1; \
+		else echo "llama.cpp peer: not installed (make check-llamacpp builds it); no ratios"; fi; \
+	done; done
 
 test: deps models
 	swift test -c release
