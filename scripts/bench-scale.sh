@@ -8,12 +8,12 @@
 #   synth    llm-drop synth --like SIZE --type Q4_0 into $SYNTH_DIR (skipped when the file exists)
 #   score    llm-drop score on 32 × 128 tokens of C4 (8 × 128 at 70B) with --max-memory $MAX_MEMORY, under
 #            /usr/bin/time -v: wall time, peak RSS; achieved GFLOP/s = 2 × (layer weights) × tokens / time
-#   bench    llm-drop bench, prompt $PROMPT tokens + $GEN generated: the original and half of the attention
-#            layers dropped, interleaved (--baseline); then a quarter dropped alone, compared with the
-#            original of the first run (each run of a 7B prompt takes minutes on 2 cores). The dropped layers
-#            are the last ones (plans written here).
+#   bench    llm-drop bench, prompt $PROMPT tokens + $GEN generated: the original and half, then the original
+#            and a quarter of the attention layers dropped, each pair interleaved (--baseline: a dropped model
+#            measured alone is not comparable on a shared machine — the load changes between runs). The
+#            dropped layers are the last ones (plans written here).
 #   summary  out/bench-scale.json and the table printed (docs/scale.md quotes it)
-# SAMPLES=N scores N samples instead of 32 (8 at 70B). PARTS="half" measures only the half-dropped plan (the quarter alone takes as long again).
+# SAMPLES=N scores N samples instead of 32 (8 at 70B). PARTS="half" measures only the half-dropped plan (each pair takes ~15 minutes at 7B here).
 #
 # The machine is shared: before each long run the script waits while /tmp/llmdrop-quiet.lock exists and
 # marks its own runs with /tmp/llmdrop-busy-scale.
@@ -62,9 +62,8 @@ for size in $SIZES; do
             for part in ${PARTS:-half quarter}; do
                 keep=$([ $part = half ] && echo $((n / 2)) || echo $((n * 3 / 4)))
                 python3 -c "import json; json.dump({'dropped_attention': list(range($keep, $n)), 'layers': $n, 'target': 'attention', 'method': 'last layers (bench-scale)'}, open('$OUT/$size-plan-$part.json', 'w'))"
-                baseline=$([ $part = half ] && echo --baseline || true)
                 quiet
-                /usr/bin/time -v "$BIN" bench "$model" --drop-plan "$OUT/$size-plan-$part.json" $baseline --prompt-tokens "$PROMPT" \
+                /usr/bin/time -v "$BIN" bench "$model" --drop-plan "$OUT/$size-plan-$part.json" --baseline --prompt-tokens "$PROMPT" \
                     --gen-tokens "$GEN" --repetitions 1 --threads "$THREADS" --json > "$OUT/$size-bench-$part.json" 2> "$OUT/$size-bench-$part.log"
                 done_run
             done ;;
