@@ -96,18 +96,19 @@ def main():
             plan = json.load(open(os.path.join(out, f"{size}-plan-{part}.json")))
             kept = L - len(plan["dropped_attention"])
             runs = b["runs"]
-            drop = next(r for r in runs if r["plan"] is not None)
-            orig = next((r for r in runs if r["plan"] is None), None)
+            drop = next(r for r in runs if r.get("plan") is not None)
+            orig = next((r for r in runs if r.get("plan") is None), None)
             if orig is None:  # measured alone: the original of the half run
                 half = os.path.join(out, f"{size}-bench-half.json")
                 if not os.path.exists(half) or os.path.getsize(half) == 0:
                     continue
-                orig = next(r for r in json.load(open(half))["runs"] if r["plan"] is None)
+                orig = next(r for r in json.load(open(half))["runs"] if r.get("plan") is None)
             P, Gn = orig["prompt_tokens"], orig["gen_tokens"]
             sec, rss = time_v(os.path.join(out, f"{size}-bench-{part}.log"))
             s[f"bench_{part}"] = {
                 "dropped_attention": len(plan["dropped_attention"]), "prompt_tokens": P, "gen_tokens": Gn,
-                "interleaved": any(r["plan"] is None for r in runs),
+                "interleaved": any(r.get("plan") is None for r in runs),
+                "limits": b.get("limits"),
                 "original": orig, "dropped": drop,
                 "prefill_speedup": drop["prefill_tokens_per_second"] / orig["prefill_tokens_per_second"],
                 "decode_speedup": drop["decode_tokens_per_second"] / orig["decode_tokens_per_second"] if drop.get("decode_tokens_per_second") else None,
