@@ -1,6 +1,8 @@
 """make check-hf (see scripts/check-hf.sh): transformers loads the Hugging Face folders llm-drop writes from
 SmolLM2's and Gemma 3's GGUFs — full and with whole blocks dropped — and computes llm-drop's logits; its
-AutoTokenizer gives llm-drop's ids. Prints a table per model and exits non-zero on any mismatch."""
+AutoTokenizer gives llm-drop's ids. And the other way: transformers writes a folder from each GGUF itself
+(an independent producer), which llm-drop loads with transformers' logits and its own GGUF logits. Prints a
+table per model and exits non-zero on any mismatch."""
 import argparse, json, os, shutil, subprocess, sys, time
 
 import numpy as np
@@ -75,6 +77,19 @@ def check_folder(args, name, gguf, folder, plan, rows):
     return ok
 
 
+def transformers_folder(gguf, out):
+    """The folder transformers writes from a GGUF: from_pretrained(gguf_file=…) dequantises to f32, then
+    save_pretrained. transformers refuses to save a model it still marks as GGUF-quantised, though its
+    tensors are plain f32 by then; the mark is dropped first."""
+    d, f = os.path.dirname(gguf), os.path.basename(gguf)
+    model = AutoModelForCausalLM.from_pretrained(d, gguf_file=f, dtype=torch.float32)
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    model.save_pretrained(out, safe_serialization=True)
+    AutoTokenizer.from_pretrained(d, gguf_file=f).save_pretrained(out)
+
+
 def tokenizer_agreement(args, key, gguf, folder):
     """AutoTokenizer on the folder vs llm-drop's GGUF tokenizer on the reference strings (with and without
     special tokens): (agreeing, total)."""
@@ -122,6 +137,9 @@ def main():
         tok_rows.append((key, agree, total))
         ok &= agree == total
         ok &= check_folder(args, f"{key} −{len(blocks)} blocks", gguf, dropped, plan, rows)
+        written = os.path.join(args.out, f"{key}-by-transformers")
+        transformers_folder(gguf, written)
+        ok &= check_folder(args, f"{key} by transformers", gguf, written, None, rows)
     print(f"\n{'model':<22} {'prompt':<32} {'T':>3} {'ids = AutoTokenizer':>19} {'rel L2 vs transformers':>22} {'rel L2 vs GGUF':>15} top-1")
     for r in rows:
         print(f"{r[0]:<22} {r[1]:<32} {r[2]:>3} {str(r[3]):>19} {r[4]:>22.2e} {r[5]:>15.2e} {'same' if r[6] else 'DIFFERENT'}")
