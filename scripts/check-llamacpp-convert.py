@@ -54,6 +54,10 @@ import sys, torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 d, f, out = sys.argv[1], sys.argv[2], sys.argv[3]
 m = AutoModelForCausalLM.from_pretrained(d, gguf_file=f, dtype=torch.float32)
+# transformers refuses to save a model it still marks as GGUF-quantised, though its tensors are f32 by now
+m.hf_quantizer = None
+if hasattr(m.config, "quantization_config"):
+    del m.config.quantization_config
 m.save_pretrained(out, safe_serialization=True)
 AutoTokenizer.from_pretrained(d, gguf_file=f).save_pretrained(out)
 """

@@ -62,7 +62,7 @@ struct HFTokenizerExport {
             }
             json["normalizer"] = NSNull()
             switch pre {
-            case "gpt2", "default": json["pre_tokenizer"] = byteLevel
+            case "gpt2", "gpt-2", "default": json["pre_tokenizer"] = byteLevel
             case "smollm": json["pre_tokenizer"] = ["type": "Sequence", "pretokenizers": [["type": "Digits", "individual_digits": true], byteLevel]]
             case "llama3", "llama-bpe": json["pre_tokenizer"] = split(HFTokenizerJSON.llama3Regex)
             case "qwen2":

@@ -3,7 +3,7 @@
 // writes, gguf-py vocab.py / SpecialVocab):
 //   * byte-level BPE (a ByteLevel pre-tokenizer: GPT-2, SmolLM, Llama 3, Qwen2) → model "gpt2": tokens as
 //     stored (GPT-2 byte alphabet), merges, and the pre-tokenizer named by its split rules — ByteLevel alone
-//     "gpt2", Digits(individual) + ByteLevel "smollm", Split(Llama 3 / Qwen2 regex) + ByteLevel "llama3" / "qwen2";
+//     "gpt-2", Digits(individual) + ByteLevel "smollm", Split(Llama 3 / Qwen2 regex) + ByteLevel "llama3" / "qwen2";
 //   * SentencePiece-derived BPE (byte_fallback; Replace(' ', '▁') / Prepend('▁') normalisers or Metaspace;
 //     Gemma, Llama 2) → model "llama": tokens with ▁ for spaces, `<0xNN>` byte tokens, and scores that order
 //     the pieces as the merges do (a piece's score is minus the rank of the first merge that makes it), so
@@ -290,7 +290,7 @@ struct HFTokenizerJSON {
         }
         let usesRegex = (last["use_regex"] as? Bool) ?? true
         switch (types.dropLast().joined(separator: ","), usesRegex) {
-        case ("", true): return "gpt2"
+        case ("", true): return "gpt-2"   // llama.cpp's name for GPT-2's pre-tokenizer ("gpt2" it does not know)
         case ("Digits", true) where steps[0]["individual_digits"] as? Bool == true: return "smollm"
         case ("Split", false):
             let pattern = (steps[0]["pattern"] as? [String: Any])?["Regex"] as? String

@@ -274,6 +274,17 @@ final class SafetensorsTests: XCTestCase {
         assertHFFails(d, ["tokenizer.json", "Whitespace"])
     }
 
+    /// A plain ByteLevel pre-tokenizer (what transformers writes for a GPT-2-style vocabulary) gets
+    /// llama.cpp's name for it, "gpt-2" — llama.cpp refuses a file that says "gpt2".
+    func testPlainByteLevelPreTokenizerIsNamedAsLlamaCppNamesIt() throws {
+        let d = try copyFixture("llama")
+        let path = d + "/tokenizer.json"
+        var json = try XCTUnwrap(TestPaths.json(URL(fileURLWithPath: path)) as? [String: Any])
+        json["pre_tokenizer"] = ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true]
+        try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: path))
+        XCTAssertEqual(try ModelSources.open(path: d).metadata["tokenizer.ggml.pre"]?.string, "gpt-2")
+    }
+
     func testUnsupportedDTypeAndUnknownTensor() throws {
         let d = try copyFixture("qwen3")
         let st = d + "/model.safetensors"
