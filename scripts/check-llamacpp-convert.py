@@ -48,18 +48,15 @@ TYPES = ["F32", "F16", "Q8_0", "Q4_0"]
 TYPES_OF = {"hf": TYPES, "tf": ["F16", "Q8_0"], "attn": ["F32", "Q8_0"], "joint": ["F32", "Q8_0"]}
 TIE = 0.5  # a Q4_0 top-1 disagreement is a near tie when llm-drop's log-probs of the two tokens differ by less
 
-# transformers (in .venv-hf) writes a checkpoint folder from a GGUF: an independent producer of HF folders
+# transformers (in .venv-hf) writes a checkpoint folder from a GGUF: an independent producer of HF folders,
+# written as make check-hf writes it (check-hf.py's transformers_folder)
 TF_WRITE = r"""
-import sys, torch
-from transformers import AutoModelForCausalLM, AutoTokenizer
-d, f, out = sys.argv[1], sys.argv[2], sys.argv[3]
-m = AutoModelForCausalLM.from_pretrained(d, gguf_file=f, dtype=torch.float32)
-# transformers refuses to save a model it still marks as GGUF-quantised, though its tensors are f32 by now
-m.hf_quantizer = None
-if hasattr(m.config, "quantization_config"):
-    del m.config.quantization_config
-m.save_pretrained(out, safe_serialization=True)
-AutoTokenizer.from_pretrained(d, gguf_file=f).save_pretrained(out)
+import importlib.util, sys
+sys.dont_write_bytecode = True
+spec = importlib.util.spec_from_file_location("check_hf", sys.argv[1])
+hf = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(hf)
+hf.transformers_folder(sys.argv[2], sys.argv[3])
 """
 
 
@@ -91,8 +88,8 @@ def sources(args, tmp):
             out.append((f"{key}-hf", folder, folder, None))
         if args.hf_python and want(f"{key}-tf"):
             tf = os.path.join(tmp, f"{key}-tf")
-            p = subprocess.run([args.hf_python, "-c", TF_WRITE, os.path.dirname(os.path.abspath(gguf)),
-                                os.path.basename(gguf), tf], capture_output=True, text=True)
+            p = subprocess.run([args.hf_python, "-c", TF_WRITE, os.path.join(os.path.dirname(__file__), "check-hf.py"),
+                                os.path.abspath(gguf), tf], capture_output=True, text=True)
             if p.returncode == 0:
                 out.append((f"{key}-tf", tf, tf, None))
                 log(f"{key}: transformers wrote {tf}")
