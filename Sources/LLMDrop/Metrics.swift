@@ -314,18 +314,26 @@ public final class MetricScorer {
     let progress: ((String, LayerPlan) -> ((Int, Int) -> Void)?)?
     private var activations: [String: SimilarityAccumulator] = [:]
     private var kl: [String: ModuleScores] = [:]
+    private let passes: ResumableActivations
 
+    /// `keepBytes`: memory for the layer inputs the activation pass of a later plan restarts from
+    /// (ResumableActivations); 0 runs every pass from the embeddings.
     public init(model: LanguageModel, calibration: CalibrationSet, residual: Bool = true, klSamples: Int? = nil,
-                rowsPerBatch: Int = 1024, progress: ((String, LayerPlan) -> ((Int, Int) -> Void)?)? = nil) {
+                rowsPerBatch: Int = 1024, keepBytes: Int = 0, progress: ((String, LayerPlan) -> ((Int, Int) -> Void)?)? = nil) {
         self.model = model
         self.rowsPerBatch = rowsPerBatch
         self.calibration = calibration
+        passes = ResumableActivations(calibration: calibration, rowsPerBatch: rowsPerBatch, layers: model.layerCount,
+                                      hiddenSize: model.hiddenSize, keepBytes: keepBytes)
         var k = calibration
         if let n = klSamples, n < k.samples.count { k.samples = Array(k.samples.prefix(max(n, 1))) }
         klCalibration = k
         self.residual = residual
         self.progress = progress
     }
+
+    /// The layers whose inputs are kept between activation passes.
+    public var keptLayers: [Int] { passes.kept }
 
     static func key(_ p: LayerPlan) -> String {
         String(p.attention.map { $0 ? "1" : "0" }) + "/" + String(p.mlp.map { $0 ? "1" : "0" })
@@ -338,8 +346,7 @@ public final class MetricScorer {
         let key = Self.key(variant.plan)
         if metric != .kl {
             if let acc = activations[key] { return acc.moduleScores(metric, residual: residual)! }
-            let acc = SimilarityAccumulator(plan: variant.plan)
-            try RedundancyScorer(model: variant, rowsPerBatch: rowsPerBatch).run(calibration, observer: acc, progress: progress?("activations", variant.plan))
+            let acc = try passes.pass(variant, progress: progress?("activations", variant.plan))
             activations[key] = acc
             return acc.moduleScores(metric, residual: residual)!
         }

@@ -71,6 +71,21 @@ public final class SimilarityAccumulator: ForwardObserver {
         attnNorm = attn; mlpNorm = attn; blockNorm = attn
     }
 
+    /// For a pass that starts at layer `start`: the sums of layers 0..<start and the token count taken from
+    /// `previous`, a pass over the same rows whose first `start` layers computed the same (nothing is
+    /// copied when `start` is 0 or there is no previous pass).
+    convenience init(plan: LayerPlan, copyingLayersBelow start: Int, of previous: SimilarityAccumulator?) {
+        self.init(plan: plan)
+        guard start > 0, let p = previous else { return }
+        tokens = p.tokens
+        for l in 0..<start {
+            (attn[l], mlp[l], block[l], attnNoRes[l], mlpNoRes[l]) = (p.attn[l], p.mlp[l], p.block[l], p.attnNoRes[l], p.mlpNoRes[l])
+            (attnAngle[l], mlpAngle[l], blockAngle[l]) = (p.attnAngle[l], p.mlpAngle[l], p.blockAngle[l])
+            (attnNoResAngle[l], mlpNoResAngle[l]) = (p.attnNoResAngle[l], p.mlpNoResAngle[l])
+            (attnNorm[l], mlpNorm[l], blockNorm[l]) = (p.attnNorm[l], p.mlpNorm[l], p.blockNorm[l])
+        }
+    }
+
     public func observe(_ point: HookPoint, layer l: Int, values: UnsafePointer<Float>, rows: Int, width: Int) {
         switch point {
         case .blockIn:

@@ -283,6 +283,30 @@ public final class LanguageModel: @unchecked Sendable {
         return try run(tokens: sequences.flatMap { $0 }, segments: segments, observer: observer)
     }
 
+    /// Continues whole sequences from the residual stream entering layer `first` — `input`, [R, D] for the
+    /// rows of `sequences` concatenated, as a call of the same rows left it there (`.blockIn` of layer
+    /// `first`) — through layers first..<L. When layers 0..<first compute what they computed for that
+    /// call, the result equals the whole call's bit for bit: the later layers see the same rows in the same
+    /// order. Iterative dropping re-scores from the first layer a removal changed this way.
+    public func hiddenStates(_ sequences: [[Int]], resumingAt first: Int, input: [Float], observer: ForwardObserver? = nil) throws -> HiddenStates {
+        guard (0...config.layerCount).contains(first) else {
+            throw ModelError.invalidOption("layer \(first) is outside the model's \(config.layerCount) layers")
+        }
+        var segments: [Segment] = []
+        var row = 0
+        for s in sequences {
+            guard !s.isEmpty else { continue }
+            segments.append(Segment(row: row, count: s.count, position: 0))
+            row += s.count
+        }
+        guard input.count == row * config.hiddenSize else {
+            throw ModelError.invalidOption("the residual stream to resume from has \(input.count) values, not \(row) rows × \(config.hiddenSize)")
+        }
+        return try input.withUnsafeBufferPointer { x in
+            try run(tokens: sequences.flatMap { $0 }, segments: segments, observer: observer, first: first, input: x.baseAddress)
+        }
+    }
+
     /// Logits of `rows` of `h`, `logitChunkRows` at a time (see `forward(_:logits:observer:consume:)`).
     public func logits(_ h: HiddenStates, rows: [Int], _ consume: (Int, UnsafePointer<Float>, Int) throws -> Void) throws {
         guard !rows.isEmpty else { return }
@@ -383,7 +407,10 @@ public final class LanguageModel: @unchecked Sendable {
         var cache: KVCache? = nil
     }
 
-    private func run(tokens: [Int], segments: [Segment], observer: ForwardObserver?) throws -> HiddenStates {
+    /// Runs layers first..<L on the embeddings of `tokens` (first = 0) or on `input`, the residual stream
+    /// entering layer `first`.
+    private func run(tokens: [Int], segments: [Segment], observer: ForwardObserver?, first: Int = 0,
+                     input: UnsafePointer<Float>? = nil) throws -> HiddenStates {
         let V = config.vocabularySize, D = config.hiddenSize
         for t in tokens where !(0..<V).contains(t) { throw ModelError.tokenOutOfRange(token: t, vocabularySize: V) }
         for s in segments where s.position + s.count > config.contextLength {
@@ -397,17 +424,22 @@ public final class LanguageModel: @unchecked Sendable {
             defer { ws.deallocate() }
             let x = ws.x
 
-            // x: [R, D] ← token embeddings (× √D for Gemma)
-            for (r, t) in tokens.enumerated() { embedding.row(t, into: x + r * D) }
-            if releasesLayerPages { embedding.advise(.dontNeed); layers.first?.advise(.willNeed) }
-            if config.traits.embeddingScale != 1 { Kernels.scale(x, config.traits.embeddingScale, R * D) }
+            if let input {
+                x.update(from: input, count: R * D)                                            // x: [R, D] ← layer `first`'s input
+                if releasesLayerPages, first < layers.count { layers[first].advise(.willNeed) }
+            } else {
+                // x: [R, D] ← token embeddings (× √D for Gemma)
+                for (r, t) in tokens.enumerated() { embedding.row(t, into: x + r * D) }
+                if releasesLayerPages { embedding.advise(.dontNeed); layers.first?.advise(.willNeed) }
+                if config.traits.embeddingScale != 1 { Kernels.scale(x, config.traits.embeddingScale, R * D) }
+            }
             rope.fill(ws, segments)
 
             func observe(_ p: HookPoint, _ l: Int, _ v: UnsafeMutablePointer<Float>) {
                 if let o = observer, o.points.contains(p) { o.observe(p, layer: l, values: v, rows: R, width: D) }
             }
             let eps = config.normEpsilon
-            for (l, layer) in layers.enumerated() {
+            for (l, layer) in layers.enumerated() where l >= first {
                 if releasesLayerPages, l + 1 < layers.count { layers[l + 1].advise(.willNeed) }   // read ahead while computing
                 defer { if releasesLayerPages { layer.advise(.dontNeed) } }
                 observe(.blockIn, l, x)

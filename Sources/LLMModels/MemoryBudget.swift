@@ -87,6 +87,12 @@ public struct MemoryBudget: Sendable, Equatable {
         rowsPerBatch = max(T, (budget - fixedBytes) / bytesPerRow)
     }
 
+    /// What the budget leaves beside a pass over `rows` rows in calls of at most `rowsPerBatch`: room for
+    /// what a job may keep between passes (the layer inputs iterative dropping restarts from).
+    public func spareBytes(rows: Int) -> Int {
+        max(0, budget - fixedBytes - min(rows, rowsPerBatch) * bytesPerRow)
+    }
+
     /// Bytes as "3.00 GiB"; `roundUp` gives a value to pass back as an option ("3G", "513M").
     public static func format(_ n: Int, roundUp: Bool = false) -> String {
         if roundUp {

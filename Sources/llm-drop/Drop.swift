@@ -65,7 +65,8 @@ struct Drop: ParsableCommand {
     }
 
     func run() throws {
-        let (model, rows) = try modelOptions.load(memory: memoryOptions, sequenceLength: calibrationOptions.seqLen)
+        let (model, fit) = try modelOptions.loadFitting(memory: memoryOptions, sequenceLength: calibrationOptions.seqLen)
+        let rows = fit?.rowsPerBatch ?? 1024
         let base = model.plan
         try Selection.validate(count: count, target: target, plan: base)
         let method = iterative ? "iterative" : consecutive ? "consecutive" : "one-shot"
@@ -82,7 +83,10 @@ struct Drop: ParsableCommand {
             recorded = ["consecutive": span.map { $0 }]
             plan = try Selection.consecutive(spanSimilarity: span, count: count, plan: base)
         } else if metric != .cosine {
-            let scorer = metricScorer(model, try calibrationOptions.load(for: model), residual: !calibrationOptions.noResidual, klSamples: klSamples, rowsPerBatch: rows)
+            let set = try calibrationOptions.load(for: model)
+            let scorer = metricScorer(model, set, residual: !calibrationOptions.noResidual, klSamples: klSamples, rowsPerBatch: rows,
+                                      keepBytes: iterative ? keepBytes(fit, set) : 0)
+            if iterative { logKeptLayers(scorer.keptLayers, layers: model.layerCount, bytes: set.layerInputBytes(model)) }
             let order = try scorer.order(metric, target: target, count: count, plan: base, iterative: iterative) { step, module, value in
                 if self.iterative { Log.info(String(format: "step %d: drop %@ %d (%@ %.5g)", step, module.kind.rawValue, module.layer, self.metric.rawValue, value)) }
             }
@@ -92,7 +96,10 @@ struct Drop: ParsableCommand {
                 recorded = ["attention": s.attention, "mlp": s.mlp, "block": s.block]
             }
         } else if iterative {
-            let scorer = planScorer(model, try calibrationOptions.load(for: model), residual: !calibrationOptions.noResidual, target: target, rowsPerBatch: rows)
+            let set = try calibrationOptions.load(for: model)
+            let scorer = planScorer(model, set, residual: !calibrationOptions.noResidual, target: target, rowsPerBatch: rows,
+                                    keepBytes: keepBytes(fit, set))
+            logKeptLayers(scorer.keptLayers, layers: model.layerCount, bytes: set.layerInputBytes(model))
             plan = try Selection.iterative(target: target, count: count, plan: base, score: scorer.scores, onStep: logStep)
         } else {
             let file = try computeScores(model: model, modelOptions: modelOptions, calibration: calibrationOptions, rowsPerBatch: rows)
@@ -137,17 +144,37 @@ struct Drop: ParsableCommand {
     }
 }
 
+/// Memory for the layer inputs iterative re-scoring restarts from: what the budget leaves beside the pass
+/// (none without a budget).
+func keepBytes(_ fit: MemoryBudget?, _ set: CalibrationSet) -> Int {
+    fit?.spareBytes(rows: set.samples.reduce(0) { $0 + $1.count }) ?? 0
+}
+
+/// Says from which layers re-scoring can restart.
+func logKeptLayers(_ kept: [Int], layers: Int, bytes: Int) {
+    let each = MemoryBudget.format(bytes)
+    if kept.isEmpty {
+        Log.info("re-scoring starts at the embeddings every time (no room to keep a layer's input: \(each) each)")
+    } else if kept.count == layers - 1 {
+        Log.info("re-scoring restarts at the removed layer from the kept inputs of layers 1–\(layers - 1) (\(each) each)")
+    } else {
+        Log.info("re-scoring restarts at the nearest kept layer input at or below the removed layer: layers \(kept.map(String.init).joined(separator: ", ")) (\(each) each)")
+    }
+}
+
 /// The library's plan scorer with a progress bar per scoring pass.
-func planScorer(_ model: LanguageModel, _ set: CalibrationSet, residual: Bool, target: DropTarget, rowsPerBatch: Int = 1024) -> PlanScorer {
-    PlanScorer(model: model, calibration: set, residual: residual, rowsPerBatch: rowsPerBatch) { plan in
+func planScorer(_ model: LanguageModel, _ set: CalibrationSet, residual: Bool, target: DropTarget, rowsPerBatch: Int = 1024,
+                keepBytes: Int = 0) -> PlanScorer {
+    PlanScorer(model: model, calibration: set, residual: residual, rowsPerBatch: rowsPerBatch, keepBytes: keepBytes) { plan in
         let bar = ProgressBar("scoring (\(Selection.available(target, plan: plan)) \(target.rawValue) modules left)", total: set.samples.count)
         return { done, _ in bar.update(done) }
     }
 }
 
 /// The library's multi-metric scorer with a progress bar per scoring pass.
-func metricScorer(_ model: LanguageModel, _ set: CalibrationSet, residual: Bool, klSamples: Int?, rowsPerBatch: Int = 1024) -> MetricScorer {
-    MetricScorer(model: model, calibration: set, residual: residual, klSamples: klSamples, rowsPerBatch: rowsPerBatch) { what, _ in
+func metricScorer(_ model: LanguageModel, _ set: CalibrationSet, residual: Bool, klSamples: Int?, rowsPerBatch: Int = 1024,
+                  keepBytes: Int = 0) -> MetricScorer {
+    MetricScorer(model: model, calibration: set, residual: residual, klSamples: klSamples, rowsPerBatch: rowsPerBatch, keepBytes: keepBytes) { what, _ in
         var bar: ProgressBar?
         return { done, total in
             if bar == nil { bar = ProgressBar(what == "kl" ? "kl: one forward per module" : "scoring", total: total) }
@@ -174,3 +201,8 @@ func writeDropOutputs(_ record: DropPlan, plan: LayerPlan, model: LanguageModel,
 }
 
 extension PrunedModel.Format: ExpressibleByArgument {}
+
+extension CalibrationSet {
+    /// Bytes of one layer's input for every calibration token of `model`.
+    func layerInputBytes(_ model: LanguageModel) -> Int { samples.reduce(0) { $0 + $1.count } * model.hiddenSize * MemoryLayout<Float>.size }
+}

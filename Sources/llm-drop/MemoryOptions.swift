@@ -23,13 +23,19 @@ extension ModelOptions {
     /// The model loaded within `memory`'s budget for `sequenceLength`-token sequences, and the rows per
     /// forward call (1024 without a budget).
     func load(memory: MemoryOptions, sequenceLength: Int, logits: Bool = false) throws -> (LanguageModel, rowsPerBatch: Int) {
-        guard let budget = memory.bytes else { return (try load(), 1024) }
+        let (model, fit) = try loadFitting(memory: memory, sequenceLength: sequenceLength, logits: logits)
+        return (model, fit?.rowsPerBatch ?? 1024)
+    }
+
+    /// As `load(memory:sequenceLength:logits:)`, with the budget's plan (nil without a budget).
+    func loadFitting(memory: MemoryOptions, sequenceLength: Int, logits: Bool = false) throws -> (LanguageModel, MemoryBudget?) {
+        guard let budget = memory.bytes else { return (try load(), nil) }
         let (file, plan) = try openWithPlan()
         let fit = try MemoryBudget(config: ModelConfig(source: file), source: file, budget: budget, sequenceLength: sequenceLength, logits: logits)
         Log.info("memory budget \(MemoryBudget.format(budget)): \(fit.rowsPerBatch) rows per pass (\(MemoryBudget.format(fit.bytesPerRow)) a row), "
                  + (fit.releaseLayerPages ? "weights streamed layer by layer (\(MemoryBudget.format(file.storageBytes)) file)"
                     : fit.float32CacheBudget > 0 ? "weights resident with an f32 copy" : "weights resident"))
         let options = LoadOptions(threads: threads, plan: plan, float32CacheBudget: fit.float32CacheBudget, releaseLayerPages: fit.releaseLayerPages)
-        return (try timedLoad { try LanguageModel(source: file, options: options) }, fit.rowsPerBatch)
+        return (try timedLoad { try LanguageModel(source: file, options: options) }, fit)
     }
 }

@@ -37,5 +37,15 @@ final class MaxMemoryCLITests: CLITestCase {
         let pplPlain = try json(["perplexity", model, "--data", text.path, "--context", "64", "--max-windows", "4", "--json"])
         XCTAssertEqual(try XCTUnwrap(ppl["perplexity"] as? Double), try XCTUnwrap(pplPlain["perplexity"] as? Double), accuracy: 1e-6)
         try assertFails(["score", model, "--max-memory", "lots"] + common, mentioning: "is not a byte count")
+
+        // Iterative drop: with room beside the pass, re-scoring restarts from kept layer inputs; at the
+        // minimum there is none, and every pass starts at the embeddings. Same choices.
+        let iterative = ["drop", model, "--target", "attention", "--count", "2", "--iterative"] + common
+        let roomy = try run(iterative + ["--max-memory", "1G"])
+        XCTAssertTrue(roomy.stderr.contains("restarts at the removed layer from the kept inputs of layers 1–3 (96.00 KiB each)"), roomy.stderr)
+        let tight = try run(iterative + ["--max-memory", "\(minimum)"])
+        XCTAssertTrue(tight.stderr.contains("starts at the embeddings every time"), tight.stderr)
+        XCTAssertEqual(try json(roomy)["dropped_attention"] as? [Int], try json(tight)["dropped_attention"] as? [Int])
+        XCTAssertEqual((try json(roomy)["dropped_attention"] as? [Int])?.count, 2)
     }
 }
