@@ -106,6 +106,10 @@ public final class LanguageModel: @unchecked Sendable {
     public static let logitChunkRows = 64
     /// Forward calls of every model run one at a time: BLAS thread counts are process-wide.
     private static let forwardLock = NSLock()
+    /// Told (layer, layers) as a forward call of any model starts each layer — for a progress display of
+    /// long batched passes, where one call may hold every sample. Forward calls run one at a time, so
+    /// one process-wide hook sees one pass; set it before passes start (it is read without a lock).
+    public nonisolated(unsafe) static var layerProgress: ((_ layer: Int, _ layers: Int) -> Void)?
 
     public convenience init(path: String, options: LoadOptions = LoadOptions()) throws {
         try self.init(source: ModelSources.open(path: path), options: options)
@@ -440,6 +444,7 @@ public final class LanguageModel: @unchecked Sendable {
             }
             let eps = config.normEpsilon
             for (l, layer) in layers.enumerated() where l >= first {
+                Self.layerProgress?(l, layers.count)
                 if releasesLayerPages, l + 1 < layers.count { layers[l + 1].advise(.willNeed) }   // read ahead while computing
                 defer { if releasesLayerPages { layer.advise(.dontNeed) } }
                 observe(.blockIn, l, x)

@@ -78,7 +78,7 @@ struct Drop: ParsableCommand {
             plan = try Selection.oneShot(file.similarityScores, target: target, count: count, plan: base)
         } else if consecutive {
             let set = try calibrationOptions.load(for: model)
-            let bar = ProgressBar("scoring runs of \(count) blocks", total: set.samples.count)
+            let bar = ProgressBar("scoring runs of \(count) blocks", total: set.samples.count, layers: true)
             let span = try RedundancyScorer(model: model, rowsPerBatch: rows).consecutiveSimilarity(set, span: count) { done, _ in bar.update(done) }
             recorded = ["consecutive": span.map { $0 }]
             plan = try Selection.consecutive(spanSimilarity: span, count: count, plan: base)
@@ -166,7 +166,7 @@ func logKeptLayers(_ kept: [Int], layers: Int, bytes: Int) {
 func planScorer(_ model: LanguageModel, _ set: CalibrationSet, residual: Bool, target: DropTarget, rowsPerBatch: Int = 1024,
                 keepBytes: Int = 0) -> PlanScorer {
     PlanScorer(model: model, calibration: set, residual: residual, rowsPerBatch: rowsPerBatch, keepBytes: keepBytes) { plan in
-        let bar = ProgressBar("scoring (\(Selection.available(target, plan: plan)) \(target.rawValue) modules left)", total: set.samples.count)
+        let bar = ProgressBar("scoring (\(Selection.available(target, plan: plan)) \(target.rawValue) modules left)", total: set.samples.count, layers: true)
         return { done, _ in bar.update(done) }
     }
 }
@@ -175,9 +175,10 @@ func planScorer(_ model: LanguageModel, _ set: CalibrationSet, residual: Bool, t
 func metricScorer(_ model: LanguageModel, _ set: CalibrationSet, residual: Bool, klSamples: Int?, rowsPerBatch: Int = 1024,
                   keepBytes: Int = 0) -> MetricScorer {
     MetricScorer(model: model, calibration: set, residual: residual, klSamples: klSamples, rowsPerBatch: rowsPerBatch, keepBytes: keepBytes) { what, _ in
-        var bar: ProgressBar?
+        // The activation pass's total is known now, so its bar shows the layers of its first call too.
+        var bar = what == "kl" ? nil : ProgressBar("scoring", total: set.samples.count, layers: true)
         return { done, total in
-            if bar == nil { bar = ProgressBar(what == "kl" ? "kl: one forward per module" : "scoring", total: total) }
+            if bar == nil { bar = ProgressBar("kl: one forward per module", total: total, layers: true) }
             bar?.update(done)
         }
     }

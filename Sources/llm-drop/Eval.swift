@@ -69,7 +69,7 @@ struct Eval: ParsableCommand {
         let model = try modelOptions.load()
         let evaluator = try TaskEvaluator(model: model, normalization: lengthNorm)
         let name = TaskFile.name(of: task)
-        let bar = ProgressBar("eval \(name)", total: file.items.count)
+        let bar = ProgressBar("eval \(name)", total: file.items.count, layers: true)
         let r = try evaluator.evaluate(file, fewShot: sampler) { done, _ in bar.update(done) }.result
         if r.truncated > 0 {
             Log.info("\(r.truncated) item\(r.truncated == 1 ? "" : "s") cut from the left to the model's context of \(evaluator.maxLength) tokens")

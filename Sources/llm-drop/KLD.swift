@@ -39,7 +39,7 @@ struct KLD: ParsableCommand {
         let (original, plan) = try modelOptions.loadOriginal()
         let dropped = try original.removing(plan ?? .full(layers: original.layerCount))
         let windows = try comparisonWindows(model: original, data: data, context: context, maxWindows: maxWindows, seed: seed)
-        let bar = ProgressBar("kl-divergence", total: windows.count)
+        let bar = ProgressBar("kl-divergence", total: windows.count, layers: true)
         let r = try DivergenceEvaluator(original: original, dropped: dropped).evaluate(windows: windows) { done, _ in bar.update(done) }
         if output.json {
             try printEncodedJSON(r)

@@ -2,6 +2,7 @@
 import ArgumentParser
 import Foundation
 import LLMFormats
+import LLMModels
 import LLMTensor
 
 @main
@@ -26,6 +27,7 @@ struct LLMDropCLI: ParsableCommand {
             // execv returned: keep going with the slower kernels.
         }
         Interrupts.install()
+        LanguageModel.layerProgress = { layer, layers in ProgressBar.pass?.layer(layer, of: layers) }
         main(nil)
     }
 }

@@ -39,32 +39,59 @@ func printJSON(_ value: Any) throws {
     FileHandle.standardOutput.write(Data("\n".utf8))
 }
 
-/// A progress bar on stderr with an ETA; redrawn in place on a terminal, a line every 10% otherwise.
+/// A progress bar on stderr with an ETA; redrawn in place on a terminal, a line every 10% otherwise. The bar
+/// of a batched pass (`layers: true`) also shows the layer its forward call has reached ("layer 12/32"): a
+/// big model may run every sample in one call, whose layers are then the only progress there is (on a
+/// terminal redrawn at most ten times a second, otherwise a line at most every 10 s).
 final class ProgressBar {
     let label: String
     let total: Int
     private let start = ContinuousClock.now
     private let isTTY = isatty(FileHandle.standardError.fileDescriptor) != 0
     private var lastDecile = -1
+    private var done = 0
+    private var layer: (index: Int, count: Int)?
+    private var lastLayerDraw = ContinuousClock.now
 
-    init(_ label: String, total: Int) {
+    /// The bar of the batched pass in progress, which `LanguageModel.layerProgress` tells of each layer.
+    nonisolated(unsafe) static weak var pass: ProgressBar?
+
+    init(_ label: String, total: Int, layers: Bool = false) {
         self.label = label
         self.total = max(total, 1)
+        if layers { Self.pass = self }
     }
 
     func update(_ done: Int) {
+        self.done = done
+        draw(everyDecile: true)
+        if done >= total && Self.pass === self { Self.pass = nil }
+    }
+
+    /// The forward call in progress started layer `index` (0-based) of `count`.
+    func layer(_ index: Int, of count: Int) {
+        layer = (index, count)
+        let now = ContinuousClock.now
+        guard now - lastLayerDraw >= (isTTY ? .milliseconds(100) : .seconds(10)) else { return }
+        lastLayerDraw = now
+        draw(everyDecile: false)
+    }
+
+    private func draw(everyDecile: Bool) {
         let fraction = Double(done) / Double(total)
         let elapsed = (ContinuousClock.now - start) / .seconds(1)
-        let eta = done > 0 ? elapsed / fraction - elapsed : 0
+        // Unknown until a call has finished (the first may hold every sample).
+        let eta = done > 0 ? String(format: "%.0fs", elapsed / fraction - elapsed) : "?"
         let width = 30
         let filled = Int(fraction * Double(width))
         let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
-        let line = String(format: "%@ [%@] %d/%d  %.0f%%  elapsed %.0fs  ETA %.0fs", label, bar, done, total, fraction * 100, elapsed, eta)
+        let at = done < total ? layer.map { "  layer \($0.index + 1)/\($0.count)" } ?? "" : ""
+        let line = String(format: "%@ [%@] %d/%d  %.0f%%%@  elapsed %.0fs  ETA %@", label, bar, done, total, fraction * 100, at, elapsed, eta)
         if isTTY {
-            FileHandle.standardError.write(Data("\r\(line)\(done >= total ? "\n" : "")".utf8))
+            FileHandle.standardError.write(Data("\r\(line)\u{1B}[K\(done >= total ? "\n" : "")".utf8))
         } else {
             let decile = Int(fraction * 10)
-            if decile != lastDecile || done >= total {
+            if !everyDecile || decile != lastDecile || done >= total {
                 lastDecile = decile
                 FileHandle.standardError.write(Data("\(line)\n".utf8))
             }

@@ -35,7 +35,7 @@ struct Perplexity: ParsableCommand {
         let tokens = model.tokenizer.encode(docs.joined(separator: "\n\n"), addSpecialTokens: false)
         let evaluator = try PerplexityEvaluator(model: model, context: context, rowsPerBatch: rows)
         let windows = min(tokens.count / context, maxWindows ?? .max)
-        let bar = ProgressBar("perplexity", total: windows)
+        let bar = ProgressBar("perplexity", total: windows, layers: true)
         let r = try evaluator.evaluate(tokens: tokens, maxWindows: maxWindows) { done, _ in bar.update(done) }
         if output.json {
             try printJSON(["perplexity": r.perplexity, "stderr": r.stderr, "windows": r.windows, "tokens": r.tokens,

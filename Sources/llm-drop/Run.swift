@@ -93,7 +93,7 @@ struct RunAll: ParsableCommand {
         Log.info("step 2/5: divergence")
         let windows = try comparisonWindows(model: base, data: data ?? "self", context: context, maxWindows: maxWindows,
                                             seed: calibrationOptions.seed &+ 1_000_003)
-        let bar = ProgressBar("kl-divergence", total: windows.count)
+        let bar = ProgressBar("kl-divergence", total: windows.count, layers: true)
         r.divergence = try DivergenceEvaluator(original: base, dropped: dropped).evaluate(windows: windows) { done, _ in bar.update(done) }
 
         // 3. Perplexity with --data.
@@ -173,6 +173,6 @@ struct RunAll: ParsableCommand {
 /// Accuracy of `model` on a task file (format from its content), with a progress bar.
 func evaluateTask(_ path: String, model: LanguageModel, limit: Int?) throws -> TaskResult {
     let file = try TaskFile(path: path, limit: limit)
-    let bar = ProgressBar(TaskFile.name(of: path), total: file.items.count)
+    let bar = ProgressBar(TaskFile.name(of: path), total: file.items.count, layers: true)
     return try TaskEvaluator(model: model).evaluate(file) { done, _ in bar.update(done) }.result
 }

@@ -33,7 +33,7 @@ struct Score: ParsableCommand {
 /// Scores `model` on the calibration the options describe, with a progress bar.
 func computeScores(model: LanguageModel, modelOptions: ModelOptions, calibration: CalibrationOptions, rowsPerBatch: Int = 1024) throws -> ScoresFile {
     let set = try calibration.load(for: model)
-    let bar = ProgressBar("scoring \(model.layerCount) layers", total: set.samples.count)
+    let bar = ProgressBar("scoring \(model.layerCount) layers", total: set.samples.count, layers: true)
     let scores = try RedundancyScorer(model: model, rowsPerBatch: rowsPerBatch).score(set) { done, _ in bar.update(done) }
     return ScoresFile(scores: scores, residual: !calibration.noResidual, calibration: set, seqLen: calibration.seqLen,
                       model: modelOptions.model, fingerprint: ModelFingerprint.of(model.source, plan: model.plan))

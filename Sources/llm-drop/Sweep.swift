@@ -188,7 +188,7 @@ struct Sweep: ParsableCommand {
             scoring: { what in
                 var bar: ProgressBar?
                 return { done, total in
-                    if bar == nil { bar = ProgressBar("scoring \(what)", total: total) }
+                    if bar == nil { bar = ProgressBar("scoring \(what)", total: total, layers: true) }
                     bar?.update(done)
                 }
             },

@@ -1,7 +1,7 @@
 // Iterative dropping that restarts each re-scoring at the first layer the last removal changed
 // (ResumableActivations) chooses the same modules with the same scores, bit for bit, as re-scoring every
 // plan from the embeddings — on a tiny synthetic model and on SmolLM2, with every layer's input kept, with
-// one kept layer, and with several forward calls per pass.
+// one kept layer, and with several forward calls per pass. The layer-progress hook hears resumed calls too.
 import Foundation
 import LLMDrop
 import LLMFormats
@@ -77,6 +77,25 @@ final class IterativeReuseTests: XCTestCase {
             XCTAssertEqual(plain.map(\.module), reused.map(\.module), metric.rawValue)
             XCTAssertEqual(plain.map(\.value.bitPattern), reused.map(\.value.bitPattern), metric.rawValue)
         }
+    }
+
+    /// `LanguageModel.layerProgress` hears every layer of every forward call, a resumed call from its first.
+    func testLayerProgressHearsEachLayerOfEachCall() throws {
+        var tiny = TinyModel()
+        tiny.layers = 8
+        let model = try LanguageModel(path: tiny.write(to: dir), options: LoadOptions(threads: 2))
+        let set = CalibrationSet(samples: (0..<6).map { s in (0..<16).map { (s * 7 + $0) % 256 } }, source: "test", sampling: "blocks")
+        var heard: [String] = []
+        LanguageModel.layerProgress = { layer, layers in heard.append("\(layer + 1)/\(layers)") }
+        defer { LanguageModel.layerProgress = nil }
+        let scorer = PlanScorer(model: model, calibration: set, rowsPerBatch: 32, keepBytes: 1 << 20)
+        _ = try scorer.scores(model.plan)
+        let call = (1...8).map { "\($0)/8" }
+        XCTAssertEqual(heard, call + call + call, "three calls of two samples, eight layers each")
+        heard = []
+        _ = try scorer.scores(Selection.removing(Module(kind: .attention, layer: 5), from: model.plan))
+        XCTAssertEqual(scorer.lastStartLayer, 5)
+        XCTAssertEqual(heard, Array(repeating: ["6/8", "7/8", "8/8"], count: 3).flatMap { $0 })
     }
 
     func testSmolLM2SameChoicesAndScoresBitForBit() throws {
