@@ -1,10 +1,11 @@
-// How a batched job (scoring, perplexity) fits a memory budget: how many rows (tokens) go through the
-// layers in one forward call, whether the weights may stay resident or each layer's pages are released
-// after use, and whether prefill may keep an f32 copy of the weights. The estimate follows what a forward
-// call allocates (Workspace) and touches:
+// How a batched job (scoring, dropping, perplexity, kld, eval) fits a memory budget: how many rows (tokens)
+// go through the layers in one forward call, whether the weights may stay resident or each layer's pages
+// are released after use, and whether prefill may keep an f32 copy of the weights. The estimate follows
+// what a forward call allocates (Workspace) and touches:
 //   per row      x, Norm(x), branch output [3D]; q and attention output [2·H·Dh]; k, v [2·G·Dh];
 //                gate, up [2F]; RoPE cos/sin [variants · rope dims]; the returned hidden state [D];
-//                what the observer copies (scoring: the block input, residual and normed input [3D])
+//                what the job keeps beside the call (scoring's observer: the block input, residual and
+//                normed input [3D]; kld: the original's final hidden state [D])
 //   per call     attention scores of one query tile for every head [H · min(T, 128) · T]; the weight
 //                scratch a matrix is dequantised into (the largest one computed; the head's too with
 //                logits) unless an f32 copy is kept; logits of one chunk [64 · V]
@@ -45,7 +46,7 @@ public struct MemoryBudget: Sendable, Equatable {
 
     /// The plan for `sequenceLength`-token sequences of a model (`source`, `config`) within `budget` bytes.
     /// `logits`: the calls compute logits (perplexity) rather than only hidden states; `observerRowCopies`:
-    /// hidden-size rows an observer copies per row (scoring: 3).
+    /// hidden-size rows the job keeps beside a call per row (scoring's observer: 3; kld: 1).
     public init(config c: ModelConfig, source: any ModelSource, budget: Int, sequenceLength T: Int,
                 logits: Bool = false, observerRowCopies: Int = 3) throws {
         let f = MemoryLayout<Float>.size
@@ -73,7 +74,9 @@ public struct MemoryBudget: Sendable, Equatable {
 
         // Resident weights when everything fits (with an f32 copy if that fits too), else released pages.
         let resident = source.storageBytes + perCall
-        if resident + float32Copy + oneSample <= budget {
+        // The f32 copy also stays within the load default (a quarter of physical memory, 8 GiB at most): it
+        // only speeds prefill up, and a large budget is no reason to spend most of it on a second copy.
+        if float32Copy <= LoadOptions.defaultFloat32CacheBudget && resident + float32Copy + oneSample <= budget {
             (releaseLayerPages, float32CacheBudget, fixedBytes) = (false, float32Copy, resident + float32Copy)
         } else if resident + scratch + oneSample <= budget {
             (releaseLayerPages, float32CacheBudget, fixedBytes) = (false, 0, resident + scratch)
@@ -85,6 +88,25 @@ public struct MemoryBudget: Sendable, Equatable {
         }
         self.budget = budget
         rowsPerBatch = max(T, (budget - fixedBytes) / bytesPerRow)
+    }
+
+    /// The budget of a job that names none: 80 % of the memory available when it starts — Linux's
+    /// MemAvailable (free memory plus the page cache the kernel can reclaim without swapping), or physical
+    /// memory where the system does not report it. Not all of it: the estimate leaves out allocator slack
+    /// and the page cache of weights read ahead, and other programs keep running; a budget of everything
+    /// would let a model too big for the machine push them (and itself) into swap instead of streaming.
+    public static var systemDefault: (bytes: Int, basis: String) {
+        defaultBudget(meminfo: try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8),
+                      physicalMemory: ProcessInfo.processInfo.physicalMemory)
+    }
+
+    /// `systemDefault` from the text of /proc/meminfo (nil where there is none) and the physical memory.
+    public static func defaultBudget(meminfo: String?, physicalMemory: UInt64) -> (bytes: Int, basis: String) {
+        // "MemAvailable:   12345678 kB"
+        let available = meminfo?.split(separator: "\n").first { $0.hasPrefix("MemAvailable:") }
+            .flatMap { line in line.split(separator: " ").dropFirst().first.flatMap { Int($0) } }
+        if let kib = available { return (kib * 1024 / 5 * 4, "80% of the \(format(kib * 1024)) available") }
+        return (Int(min(physicalMemory, UInt64(Int.max))) / 5 * 4, "80% of \(format(Int(min(physicalMemory, UInt64(Int.max))))) of physical memory")
     }
 
     /// What the budget leaves beside a pass over `rows` rows in calls of at most `rowsPerBatch`: room for

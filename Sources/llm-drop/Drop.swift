@@ -65,8 +65,8 @@ struct Drop: ParsableCommand {
     }
 
     func run() throws {
-        let (model, fit) = try modelOptions.loadFitting(memory: memoryOptions, sequenceLength: calibrationOptions.seqLen)
-        let rows = fit?.rowsPerBatch ?? 1024
+        let (model, fit, _) = try modelOptions.loadFitting(memory: memoryOptions, sequenceLength: calibrationOptions.seqLen)
+        let rows = fit.rowsPerBatch
         let base = model.plan
         try Selection.validate(count: count, target: target, plan: base)
         let method = iterative ? "iterative" : consecutive ? "consecutive" : "one-shot"
@@ -144,10 +144,9 @@ struct Drop: ParsableCommand {
     }
 }
 
-/// Memory for the layer inputs iterative re-scoring restarts from: what the budget leaves beside the pass
-/// (none without a budget).
-func keepBytes(_ fit: MemoryBudget?, _ set: CalibrationSet) -> Int {
-    fit?.spareBytes(rows: set.samples.reduce(0) { $0 + $1.count }) ?? 0
+/// Memory for the layer inputs iterative re-scoring restarts from: what the budget leaves beside the pass.
+func keepBytes(_ fit: MemoryBudget, _ set: CalibrationSet) -> Int {
+    fit.spareBytes(rows: set.samples.reduce(0) { $0 + $1.count })
 }
 
 /// Says from which layers re-scoring can restart.

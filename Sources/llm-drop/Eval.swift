@@ -44,6 +44,7 @@ struct Eval: ParsableCommand {
     @Flag(help: "Stop at the first malformed line instead of skipping it.")
     var strict = false
 
+    @OptionGroup var memoryOptions: MemoryOptions
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
@@ -66,8 +67,9 @@ struct Eval: ParsableCommand {
             report(pool)
             sampler = try FewShotSampler(pool: pool.items, shots: shots, seed: seed)
         }
-        let model = try modelOptions.load()
-        let evaluator = try TaskEvaluator(model: model, normalization: lengthNorm)
+        // Sized for items as long as the model's context (an item is cut to it), one item per call at least.
+        let (model, fit, _) = try modelOptions.loadFitting(memory: memoryOptions, sequenceLength: nil, logits: true, keptRowCopies: 0)
+        let evaluator = try TaskEvaluator(model: model, rowsPerBatch: fit.rowsPerBatch, normalization: lengthNorm)
         let name = TaskFile.name(of: task)
         let bar = ProgressBar("eval \(name)", total: file.items.count, layers: true)
         let r = try evaluator.evaluate(file, fewShot: sampler) { done, _ in bar.update(done) }.result

@@ -27,6 +27,7 @@ struct KLD: ParsableCommand {
     @Option(help: "Seed for --data self (pick one that calibration did not use).")
     var seed: UInt64 = 1234
 
+    @OptionGroup var memoryOptions: MemoryOptions
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
@@ -36,11 +37,13 @@ struct KLD: ParsableCommand {
     }
 
     func run() throws {
-        let (original, plan) = try modelOptions.loadOriginal()
+        // The original's final hidden states stay beside the dropped model's call: one more row of D.
+        let (original, fit, plan) = try modelOptions.loadFitting(memory: memoryOptions, sequenceLength: context, logits: true,
+                                                                 keptRowCopies: 1, original: true)
         let dropped = try original.removing(plan ?? .full(layers: original.layerCount))
         let windows = try comparisonWindows(model: original, data: data, context: context, maxWindows: maxWindows, seed: seed)
         let bar = ProgressBar("kl-divergence", total: windows.count, layers: true)
-        let r = try DivergenceEvaluator(original: original, dropped: dropped).evaluate(windows: windows) { done, _ in bar.update(done) }
+        let r = try DivergenceEvaluator(original: original, dropped: dropped, rowsPerBatch: fit.rowsPerBatch).evaluate(windows: windows) { done, _ in bar.update(done) }
         if output.json {
             try printEncodedJSON(r)
         } else {

@@ -1,5 +1,6 @@
-// `--max-memory` on score, drop and perplexity: a budget that streams the weights and runs one sample per
-// forward call gives the scores (and the drop) of the unbudgeted run; a budget too small names the minimum.
+// `--max-memory` on score, drop, perplexity, kld and eval: a budget that streams the weights and runs one
+// sample per forward call gives the figures of the default budget (80 % of available memory, named in the
+// log); a budget too small names the minimum.
 import Foundation
 import LLMFormats
 import TestSupport
@@ -47,5 +48,35 @@ final class MaxMemoryCLITests: CLITestCase {
         XCTAssertTrue(tight.stderr.contains("starts at the embeddings every time"), tight.stderr)
         XCTAssertEqual(try json(roomy)["dropped_attention"] as? [Int], try json(tight)["dropped_attention"] as? [Int])
         XCTAssertEqual((try json(roomy)["dropped_attention"] as? [Int])?.count, 2)
+
+        // Without --max-memory the default budget is used and named.
+        let defaulted = try run(["score", model] + common)
+        XCTAssertTrue(defaulted.stderr.contains("(default: 80% of "), defaulted.stderr)
+
+        // kld and eval take the budget too: the minimum runs one window (one item) per call.
+        let plan = dir.appendingPathComponent("plan.json").path
+        _ = try json(["drop", model, "--target", "attention", "--count", "1", "--plan-out", plan] + common)
+        let kld = ["kld", model, "--drop-plan", plan, "--data", text.path, "--context", "64", "--max-windows", "4", "--threads", "2", "--json"]
+        let kldTight = try run(kld + ["--max-memory", "\(try minimumBudget(kld))"])
+        XCTAssertTrue(kldTight.stderr.contains("(--max-memory): 64 rows per pass"), kldTight.stderr)
+        let (a, b) = (try json(kldTight), try json(kld))
+        for key in ["mean_kl", "perplexity_original", "perplexity_dropped"] {
+            XCTAssertEqual(try XCTUnwrap(a[key] as? Double), try XCTUnwrap(b[key] as? Double), accuracy: 1e-6, key)
+        }
+        XCTAssertEqual(a["top1_agreement"] as? Double, b["top1_agreement"] as? Double)
+        let task = try TestPaths.fixture("data/winogrande/mc.jsonl").path
+        let eval = ["eval", model, "--task", task, "--limit", "6", "--threads", "2", "--json"]
+        let evalTight = try run(eval + ["--max-memory", "\(try minimumBudget(eval))"])
+        XCTAssertTrue(evalTight.stderr.contains("weights streamed layer by layer"), evalTight.stderr)
+        let (e1, e2) = (try json(evalTight), try json(eval))
+        XCTAssertEqual(e1["acc"] as? Double, e2["acc"] as? Double)
+        XCTAssertEqual(e1["n"] as? Int, 6)
+    }
+
+    /// A command's minimum budget (kld's counts logits; eval's items as long as the model's context), from its error.
+    func minimumBudget(_ args: [String]) throws -> Int {
+        let r = try assertFails(args + ["--max-memory", "1K"], mentioning: "the minimum for this model is")
+        return try XCTUnwrap(r.stderr.range(of: #"\((\d+) bytes\)"#, options: .regularExpression).map {
+            Int(r.stderr[$0].dropFirst().prefix { $0.isNumber })! })
     }
 }

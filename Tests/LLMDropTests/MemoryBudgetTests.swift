@@ -96,6 +96,19 @@ final class MemoryBudgetTests: XCTestCase {
         XCTAssertNil(MemoryBudget.parseBytes("3Q"))
     }
 
+    /// Without --max-memory: 80 % of MemAvailable, or of physical memory where /proc/meminfo has none.
+    func testDefaultBudgetIsEightyPercentOfAvailableMemory() {
+        let meminfo = "MemTotal:       24576000 kB\nMemFree:         1000000 kB\nMemAvailable:   10000000 kB\nBuffers: 1 kB\n"
+        let available = MemoryBudget.defaultBudget(meminfo: meminfo, physicalMemory: 24 << 30)
+        XCTAssertEqual(available.bytes, 8_192_000_000)   // 10,000,000 KiB × 1024 × 0.8
+        XCTAssertEqual(available.basis, "80% of the 9.54 GiB available")
+        let physical = MemoryBudget.defaultBudget(meminfo: nil, physicalMemory: 10 << 30)
+        XCTAssertEqual(physical.bytes, 8 << 30)
+        XCTAssertEqual(physical.basis, "80% of 10.00 GiB of physical memory")
+        XCTAssertEqual(MemoryBudget.defaultBudget(meminfo: "MemTotal: 5 kB\n", physicalMemory: 5 << 30).bytes, 4 << 30)
+        XCTAssertGreaterThan(MemoryBudget.systemDefault.bytes, 0)
+    }
+
     /// A 7B shape (metadata and tensor table only, no weights written): at 3 GiB the Q4_0 file does not fit
     /// beside the work, so its pages are streamed, and the 4096 rows of 32 × 128 tokens fit in one pass.
     func testSevenBillionAtThreeGiBStreamsTheWeights() throws {
