@@ -25,6 +25,7 @@ public enum GGUFConvert {
         case .f16: return 1
         case .q4_0: return 2
         case .q8_0: return 7
+        case .q4_K: return 14   // LLAMA_FTYPE_MOSTLY_Q4_K_S: every matrix Q4_K (or F16 where rows are not whole blocks)
         case .bf16: return 32
         default: return 1
         }

@@ -79,7 +79,8 @@ public struct SyntheticModel {
     /// Standard deviation of the weights.
     public static let weightStd: Float = 0.02
     /// Types a synthetic model is written in.
-    public static let types: [GGMLType] = GGUFConvert.types
+    /// What `convert` writes, and Q4_K (the type of most llama.cpp releases, for measuring its kernels).
+    public static let types: [GGMLType] = GGUFConvert.types + [.q4_K]
 
     /// `tokenizerFrom`: a model whose tokenizer is copied; its vocabulary must not exceed the shape's.
     public init(shape: SyntheticShape, type: GGMLType, seed: UInt64, tokenizerFrom: (any ModelSource)? = nil) throws {
@@ -150,7 +151,7 @@ public struct SyntheticModel {
             ("general.synthetic.tokenizer", .string(tokenizerOrigin)),
             ("general.file_type", .uint32(GGUFConvert.fileType(type))),
         ]
-        if type == .q8_0 || type == .q4_0 { m.append(("general.quantization_version", .uint32(2))) }
+        if [.q8_0, .q4_0, .q4_K].contains(type) { m.append(("general.quantization_version", .uint32(2))) }
         m += [
             ("\(a).vocab_size", .uint32(UInt32(s.vocabularySize))),
             ("\(a).context_length", .uint32(UInt32(s.contextLength))),

@@ -18,7 +18,7 @@ struct Synth: ParsableCommand {
     @Option(help: "The model whose shape to copy (\(SyntheticShapes.names.joined(separator: ", "))).")
     var like: String
 
-    @Option(help: "Type of the weight matrices: Q4_0, Q8_0, F16, BF16 or F32 (1-D tensors are F32).")
+    @Option(help: "Type of the weight matrices: Q4_0, Q4_K, Q8_0, F16, BF16 or F32 (1-D tensors are F32; a matrix whose rows are not whole blocks F16).")
     var type: String = "Q4_0"
 
     @Option(help: "Copy the tokenizer of this model (GGUF or Hugging Face folder); its vocabulary must fit the shape's, and is padded with unused tokens.")

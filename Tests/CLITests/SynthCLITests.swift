@@ -37,10 +37,21 @@ final class SynthCLITests: CLITestCase {
         XCTAssertTrue(try json(["inspect", real, "--json"])["synthetic"] is NSNull)
     }
 
+    /// `--type Q4_K` writes Q4_K matrices (rows of whole 256-weight blocks; the rest F16) that `inspect` reports.
+    func testSynthQ4_K() throws {
+        let out = dir.appendingPathComponent("k.gguf").path
+        _ = try json(["synth", "--like", "tiny", "--type", "Q4_K", "--output", out, "--json"])
+        let g = try GGUFFile(path: out)
+        XCTAssertEqual(g["general.file_type"]?.int, 14)
+        // tiny's rows are 64 and 128 weights: no whole block, so every matrix falls back to F16.
+        XCTAssertEqual(g.tensor(named: "blk.0.ffn_up.weight")?.type, .f16)
+        XCTAssertTrue(try run(["inspect", out]).stdout.contains("synthetic"))
+    }
+
     func testSynthBadInput() throws {
         let out = dir.appendingPathComponent("x.gguf").path
         try assertFails(["synth", "--like", "llama-5-3b", "--output", out], mentioning: "llama-2-7b, llama-2-13b, llama-2-70b")
-        try assertFails(["synth", "--like", "tiny", "--type", "Q4_K", "--output", out], mentioning: "choose one of")
+        try assertFails(["synth", "--like", "tiny", "--type", "Q6_K", "--output", out], mentioning: "choose one of")
         // A tokenizer of 400 tokens does not fit the tiny vocabulary of 320.
         var w = GGUFWriter()
         w.set("general.architecture", .string("llama"))

@@ -41,6 +41,34 @@ final class SyntheticModelLoadTests: XCTestCase {
         }
     }
 
+    /// Q4_K: matrices whose rows are whole blocks of 256 are Q4_K, within the quantiser's bound of the same
+    /// seed's F32 weights; the model loads and computes.
+    func testQ4_KWeightsAreTheF32OnesQuantised() throws {
+        let shape = SyntheticShape(name: "tiny-256", architecture: "llama", source: "a test shape", hiddenSize: 256, layers: 2,
+                                   heads: 4, kvHeads: 2, ffnLength: 512, vocabularySize: 320, contextLength: 512,
+                                   ropeBase: 10000, normEpsilon: 1e-5)
+        let k = dir.appendingPathComponent("k.gguf").path, f = dir.appendingPathComponent("f.gguf").path
+        try SyntheticModel(shape: shape, type: .q4_K, seed: 3).write(to: k, threads: 2)
+        try SyntheticModel(shape: shape, type: .f32, seed: 3).write(to: f, threads: 2)
+        let gk = try GGUFFile(path: k), gf = try GGUFFile(path: f)
+        XCTAssertEqual(gk["general.file_type"]?.int, 14)
+        XCTAssertEqual(gk["general.quantization_version"]?.int, 2)
+        for name in ["blk.0.attn_q.weight", "blk.1.ffn_up.weight", "blk.1.ffn_down.weight", "token_embd.weight"] {
+            let tk = try XCTUnwrap(gk.tensor(named: name)), tf = try XCTUnwrap(gf.tensor(named: name))
+            XCTAssertEqual(tk.type, .q4_K, name)
+            let x = Array(gf.bytes(for: tf).bindMemory(to: Float.self))
+            var y = [Float](repeating: 0, count: x.count)
+            Dequant.reference(.q4_K, gk.bytes(for: tk).baseAddress!, &y, count: x.count)
+            for b in 0..<x.count / 256 {
+                let bound = q4KErrorBound(x[(256 * b)..<(256 * b + 256)])
+                for i in 0..<256 where abs(y[256 * b + i] - x[256 * b + i]) > bound[i] { return XCTFail("\(name) block \(b) weight \(i)") }
+            }
+        }
+        let model = try LanguageModel(path: k, options: LoadOptions(threads: 2))
+        let logits = try model.forward([[1, 2, 3, 4]], logits: .last)
+        XCTAssertTrue(logits.storage.allSatisfy(\.isFinite))
+    }
+
     func testTinySyntheticModelsRunWithFiniteLogits() throws {
         for (name, type) in [("tiny", GGMLType.q4_0), ("tiny-qwen2", .q8_0), ("tiny", .f16)] {
             let path = dir.appendingPathComponent("\(name)-\(type).gguf").path

@@ -1,7 +1,10 @@
 // Q8_0 / Q4_0 quantisers against ggml's reference quantize_row_q8_0_ref / quantize_row_q4_0_ref on rows
 // built so the expected bytes are known by hand (scale, rounding of halves, the clamp at 15), and
-// dequantise(quantise(x)) within half a step of x (plus the f16 rounding of the scale); F16 / BF16 rounding to nearest even.
+// dequantise(quantise(x)) within half a step of x (plus the f16 rounding of the scale); Q4_K's block_q4_K
+// layout on exact levels read back by the dequantiser, and its round trip within the stated bound; F16 / BF16
+// rounding to nearest even.
 import LLMTensor
+import TestSupport
 import XCTest
 
 final class QuantizeTests: XCTestCase {
@@ -73,6 +76,52 @@ final class QuantizeTests: XCTestCase {
                 }
             }
         }
+    }
+
+    func testQ4_KLayoutOnExactLevels() {
+        // d = dmin = 1 exactly (a step and a −min of 63): sub-block j holds −m_j + sc_j·q for q = l % 16,
+        // which the quantiser must store as sc_j, m_j and q, and our dequantiser (checked against llama.cpp's
+        // fixtures) must return exactly.
+        let sc: [Float] = [63, 1, 2, 17, 40, 33, 48, 5], m: [Float] = [0, 63, 7, 16, 31, 32, 50, 63]
+        let x = (0..<256).map { i in -m[i / 32] + sc[i / 32] * Float(i % 32 % 16) }
+        let b = encode(.q4_K, x)
+        XCTAssertEqual(b.count, 144)
+        XCTAssertEqual(UInt16(b[0]) | UInt16(b[1]) << 8, Float16(1).bitPattern, "d")
+        XCTAssertEqual(UInt16(b[2]) | UInt16(b[3]) << 8, Float16(1).bitPattern, "dmin")
+        // scales[0…3]: sc 0–3 in the low 6 bits, the top 2 bits of sc 4–7 (40 → 2, 33 → 2, 48 → 3, 5 → 0) above;
+        // scales[4…7]: m 0–3 and the top bits of m 4–7 (31 → 1, 32 → 2, 50 → 3, 63 → 3); scales[8…11]: low
+        // nibbles of sc 4–7 and m 4–7.
+        let scales: [UInt8] = [63 + 2 * 64, 1 + 2 * 64, 2 + 3 * 64, 17, 0 + 1 * 64, 63 + 2 * 64, 7 + 3 * 64, 16 + 3 * 64,
+                               8 + 15 * 16, 1 + 0 * 16, 0 + 2 * 16, 5 + 15 * 16]
+        XCTAssertEqual(Array(b[4..<16]), scales)
+        XCTAssertEqual(b[16 + 5], 5 + 5 * 16, "weight 5 of sub-blocks 0 and 1: level 5")
+        XCTAssertEqual(decode(.q4_K, b, count: 256), x)
+        // All zeros: zero scales, zero quants.
+        XCTAssertEqual(encode(.q4_K, [Float](repeating: 0, count: 256)), [UInt8](repeating: 0, count: 144))
+    }
+
+    func testQ4_KRoundTripWithinTheStatedBound() {
+        var g = SeededGenerator(seed: 11)
+        func uniform(_ a: Float, _ b: Float) -> Float { a + (b - a) * Float(g.next(below: 1 << 24)) / Float(1 << 24) }
+        // Normal-like weights of scale 0.02, all-positive and all-negative blocks, one wide sub-block among narrow ones.
+        var x: [Float] = (0..<256 * 16).map { _ in (0..<4).map { _ in uniform(-0.035, 0.035) }.reduce(0, +) }
+        x += (0..<256).map { _ in uniform(0.5, 2) } + (0..<256).map { _ in uniform(-3, -1) }
+        x += (0..<256).map { $0 < 32 ? uniform(-10, 10) : uniform(-0.1, 0.1) }
+        let y = decode(.q4_K, encode(.q4_K, x), count: x.count)
+        var worst: Float = 0
+        for b in 0..<x.count / 256 {
+            let bound = q4KErrorBound(x[(256 * b)..<(256 * b + 256)])
+            for i in 0..<256 {
+                let e = abs(y[256 * b + i] - x[256 * b + i])
+                XCTAssertLessThanOrEqual(e, bound[i], "block \(b) weight \(i)")
+                worst = max(worst, e / bound[i])
+            }
+        }
+        print("Q4_K round trip: largest error \(worst) of the bound")
+        // A fit, not just a bound: the normal-like blocks' RMS error is about step / √12 (uniform rounding).
+        let normal = zip(x.prefix(256 * 16), y).map { ($0 - $1) * ($0 - $1) }.reduce(0, +) / Float(256 * 16)
+        let expected: Float = 0.14 / 15 / Float(12).squareRoot()
+        XCTAssertLessThan(normal.squareRoot(), expected * 1.5)
     }
 
     func testHalfPrecisionRoundsToNearestEven() {
