@@ -21,7 +21,7 @@ static unsigned long long xcr0(void) {
 static int supported_sets(const struct llmk_set **out) {
     int n = 0;
     unsigned a, b, c, d;
-    int avx2 = 0, avx512 = 0;
+    int avx2 = 0, avx512 = 0, vnni = 0;
     if (__get_cpuid(1, &a, &b, &c, &d)) {
         int osxsave = (c >> 27) & 1, avx = (c >> 28) & 1, fma = (c >> 12) & 1, f16c = (c >> 29) & 1;
         unsigned long long xcr = osxsave ? xcr0() : 0;
@@ -30,8 +30,10 @@ static int supported_sets(const struct llmk_set **out) {
             int f = (b >> 16) & 1, dq = (b >> 17) & 1, bw = (b >> 30) & 1, vl = (b >> 31) & 1;
             avx2 = has_avx2 && fma && f16c && bmi2;
             avx512 = avx2 && f && dq && bw && vl && (xcr & 0xE6) == 0xE6;
+            vnni = avx512 && ((c >> 11) & 1);
         }
     }
+    if (vnni) out[n++] = &llmk_set_avx512vnni;
     if (avx512) out[n++] = &llmk_set_avx512;
     if (avx2) out[n++] = &llmk_set_avx2;
     out[n++] = &llmk_set_sse2;
@@ -53,7 +55,7 @@ static _Atomic(const struct llmk_set *) active_set;
 
 /// The best supported set, or the one LLM_DROP_KERNELS names when this CPU supports it.
 static const struct llmk_set *choose(void) {
-    const struct llmk_set *sets[4];
+    const struct llmk_set *sets[5];
     int n = supported_sets(sets);
     const char *asked = getenv("LLM_DROP_KERNELS");
     if (asked)
@@ -74,7 +76,7 @@ static inline const struct llmk_set *set(void) {
 const char *llmk_active(void) { return set()->name; }
 
 int llmk_select(const char *name) {
-    const struct llmk_set *sets[4];
+    const struct llmk_set *sets[5];
     int n = supported_sets(sets);
     for (int i = 0; i < n; i++)
         if (strcmp(sets[i]->name, name) == 0) {
@@ -85,7 +87,7 @@ int llmk_select(const char *name) {
 }
 
 const char *llmk_supported(int index) {
-    const struct llmk_set *sets[4];
+    const struct llmk_set *sets[5];
     int n = supported_sets(sets);
     return index >= 0 && index < n ? sets[index]->name : NULL;
 }
@@ -100,6 +102,17 @@ void llmk_dot_rows(int type, const void *w, size_t row_bytes, long r0, long r1, 
 void llmk_dot_rows_multi(int type, const void *w, size_t row_bytes, long r0, long r1, long cols,
                          const float *x, long ldx, const float *xs_t, long xs_stride, float *y, long ldy, long m) {
     set()->mrows[type](w, row_bytes, r0, r1, cols, x, ldx, xs_t, xs_stride, y, ldy, m);
+}
+
+int llmk_has_int8(int type) { return type >= 0 && type < LLMK_TYPE_SLOTS && set()->rows8[type] != NULL; }
+
+void llmk_quantize_q8(const float *x, long count, int8_t *q, float *d, float *xs, int32_t *s4) {
+    set()->quantize_q8(x, count, q, d, xs, s4);
+}
+
+void llmk_dot_rows_q8(int type, const void *w, size_t row_bytes, long r0, long r1, long cols,
+                      const int8_t *q, const float *d, const float *xs, const int32_t *s4, float *y, long ldy, long m) {
+    set()->rows8[type](w, row_bytes, r0, r1, cols, q, d, xs, s4, y, ldy, m);
 }
 
 void llmk_dequantize(int type, const void *src, float *dst, long count) { set()->dequant[type](src, dst, count); }

@@ -10,6 +10,7 @@
 #define LLMK_F16 LLMK_F16_F16C
 #define LLMK_SET avx2
 #define LLMK_SET_NAME "avx2"
+#define LLMK_IDOT LLMK_IDOT_AVX2
 #include "impl/kernels.h"
 #pragma clang attribute pop
 #endif

@@ -11,6 +11,7 @@
 #define LLMK_SET avx512
 #define MDOT_INPUTS 8  // 32 vector registers: two sinks of 8 accumulators fit
 #define LLMK_SET_NAME "avx512"
+#define LLMK_IDOT LLMK_IDOT_AVX2
 #include "impl/kernels.h"
 #pragma clang attribute pop
 #endif

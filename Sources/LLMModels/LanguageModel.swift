@@ -27,14 +27,18 @@ public struct LoadOptions: Sendable {
     /// Release each layer's weight pages after a forward pass uses them and read the next layer's ahead
     /// (for models larger than the memory budget: resident memory stays near one layer's weights).
     public var releaseLayerPages: Bool
+    /// Inputs of quantised products in f32 (default) or 8-bit blocks (opt-in, llama.cpp's numerics).
+    public var activations: ActivationPrecision
 
     public static var defaultFloat32CacheBudget: Int {
         Int(min(ProcessInfo.processInfo.physicalMemory / 4, 8 << 30))
     }
 
     public init(threads: Int = ProcessInfo.processInfo.activeProcessorCount, plan: LayerPlan? = nil,
-                float32CacheBudget: Int = LoadOptions.defaultFloat32CacheBudget, releaseLayerPages: Bool = false) {
+                float32CacheBudget: Int = LoadOptions.defaultFloat32CacheBudget, releaseLayerPages: Bool = false,
+                activations: ActivationPrecision = .float32) {
         self.threads = threads
+        self.activations = activations
         self.plan = plan
         self.float32CacheBudget = float32CacheBudget
         self.releaseLayerPages = releaseLayerPages
@@ -93,6 +97,8 @@ public final class LanguageModel: @unchecked Sendable {
     public let cachesFloat32: Bool
     /// Weight pages are released after each layer (LoadOptions.releaseLayerPages).
     public let releasesLayerPages: Bool
+    /// How the inputs of quantised products are represented (LoadOptions.activations).
+    public let activations: ActivationPrecision
     let layers: [LayerWeights]
     let embedding: WeightMatrix
     let output: WeightMatrix
@@ -120,6 +126,7 @@ public final class LanguageModel: @unchecked Sendable {
         guard options.float32CacheBudget >= 0 else { throw ModelError.invalidOption("the f32 cache budget must not be negative") }
         self.source = source
         releasesLayerPages = options.releaseLayerPages
+        activations = options.activations
         let config = try ModelConfig(source: source)
         self.config = config
         pool = try ThreadPool(threads: options.threads)
@@ -189,12 +196,13 @@ public final class LanguageModel: @unchecked Sendable {
         rope = RopeTables(config: config, factors: factors)
         try loader.checkAllUsed()
 
-        // Only the matrices this plan computes are cached or need scratch.
+        // Only the matrices this plan computes with f32 weights (SGEMM) are cached or need scratch.
         var used = [embedding] + (config.tiedEmbeddings ? [] : [output])
         for layer in layers {
             if let a = layer.attention { used += [a.q, a.k, a.v, a.o] }
             if let m = layer.mlp { used += [m.gate, m.up, m.down] }
         }
+        used.removeAll { $0.usesInt8(options.activations) }
         let total = used.reduce(0) { $0 + $1.float32Bytes }
         cachesFloat32 = total <= options.float32CacheBudget
         if cachesFloat32 {
@@ -211,10 +219,19 @@ public final class LanguageModel: @unchecked Sendable {
         guard removals.layerCount == config.layerCount else {
             throw ModelError.invalidPlan("it describes \(removals.layerCount) layers but the model has \(config.layerCount)")
         }
-        return LanguageModel(base: self, plan: plan.intersected(with: removals))
+        return LanguageModel(base: self, plan: plan.intersected(with: removals), activations: activations)
     }
 
-    private init(base: LanguageModel, plan: LayerPlan) {
+    /// The same model computing its quantised products with `activations`, sharing all weights: how
+    /// `kld --activations int8` compares 8-bit activations with f32 on one load.
+    public func computing(with activations: ActivationPrecision) throws -> LanguageModel {
+        guard activations == .int8 || self.activations == .float32 else {
+            throw ModelError.invalidOption("a model loaded with 8-bit activations has no f32 weights for prefill; load it with f32 activations")
+        }
+        return LanguageModel(base: self, plan: plan, activations: activations)
+    }
+
+    private init(base: LanguageModel, plan: LayerPlan, activations: ActivationPrecision) {
         source = base.source
         config = base.config
         self.plan = plan
@@ -222,6 +239,7 @@ public final class LanguageModel: @unchecked Sendable {
         pool = base.pool
         cachesFloat32 = base.cachesFloat32
         releasesLayerPages = base.releasesLayerPages
+        self.activations = activations
         layers = base.layers.enumerated().map { l, layer in
             LayerWeights(attention: plan.attention[l] ? layer.attention : nil, mlp: plan.mlp[l] ? layer.mlp : nil)
         }
@@ -329,7 +347,7 @@ public final class LanguageModel: @unchecked Sendable {
             }
             Self.forwardLock.withLock {
                 Kernels.rmsNorm(gathered, outputNorm, normed, rows: n, dim: D, eps: config.normEpsilon)
-                output.apply(normed, m: n, out, scratch: scratch, pool: pool)                    // out: [n, V]
+                output.apply(normed, m: n, out, scratch: scratch, pool: pool, activations: activations)                    // out: [n, V]
             }
             if let cap = config.traits.logitSoftCap { Kernels.softCap(out, cap: cap, n * V) }
             try consume(first, out, n)
@@ -461,13 +479,13 @@ public final class LanguageModel: @unchecked Sendable {
                     Kernels.rmsNorm(x, m.norm, ws.xn, rows: R, dim: D, eps: eps)               // xn = Norm₂(x)
                     observe(.mlpIn, l, ws.xn)
                     let F = m.gate.rows
-                    m.gate.apply(ws.xn, m: R, ws.gate, scratch: ws.weights, pool: pool)        // gate: [R, F]
-                    m.up.apply(ws.xn, m: R, ws.up, scratch: ws.weights, pool: pool)            // up: [R, F]
+                    m.gate.apply(ws.xn, m: R, ws.gate, scratch: ws.weights, pool: pool, activations: activations)        // gate: [R, F]
+                    m.up.apply(ws.xn, m: R, ws.up, scratch: ws.weights, pool: pool, activations: activations)            // up: [R, F]
                     switch config.traits.activation {                                          // gate = act(gate) ⊙ up
                     case .silu: Kernels.siluMul(ws.gate, ws.up, R * F)
                     case .geluTanh: Kernels.geluTanhMul(ws.gate, ws.up, R * F)
                     }
-                    m.down.apply(ws.gate, m: R, ws.proj, scratch: ws.weights, pool: pool)      // proj: [R, D]
+                    m.down.apply(ws.gate, m: R, ws.proj, scratch: ws.weights, pool: pool, activations: activations)      // proj: [R, D]
                     if let p = m.postNorm { Kernels.rmsNorm(ws.proj, p, ws.proj, rows: R, dim: D, eps: eps) }
                     observe(.mlpOut, l, ws.proj)
                     Kernels.add(x, ws.proj, R * D)                                             // x += proj
@@ -484,9 +502,9 @@ public final class LanguageModel: @unchecked Sendable {
         let R = ws.rows, Dh = config.headDim
         let (H, G) = (a.heads, a.kvHeads)
         let qw = H * Dh, kw = G * Dh
-        a.q.apply(ws.xn, m: R, ws.q, scratch: ws.weights, pool: pool)   // q: [R, H·Dh]
-        a.k.apply(ws.xn, m: R, ws.k, scratch: ws.weights, pool: pool)   // k: [R, G·Dh]
-        a.v.apply(ws.xn, m: R, ws.v, scratch: ws.weights, pool: pool)   // v: [R, G·Dh]
+        a.q.apply(ws.xn, m: R, ws.q, scratch: ws.weights, pool: pool, activations: activations)   // q: [R, H·Dh]
+        a.k.apply(ws.xn, m: R, ws.k, scratch: ws.weights, pool: pool, activations: activations)   // k: [R, G·Dh]
+        a.v.apply(ws.xn, m: R, ws.v, scratch: ws.weights, pool: pool, activations: activations)   // v: [R, G·Dh]
         if let b = a.qBias { Kernels.addBias(ws.q, b, rows: R, dim: qw) }
         if let b = a.kBias { Kernels.addBias(ws.k, b, rows: R, dim: kw) }
         if let b = a.vBias { Kernels.addBias(ws.v, b, rows: R, dim: kw) }
@@ -545,6 +563,6 @@ public final class LanguageModel: @unchecked Sendable {
                 })
             }
         }
-        a.o.apply(ws.attn, m: R, ws.proj, scratch: ws.weights, pool: pool)  // proj: [R, D]
+        a.o.apply(ws.attn, m: R, ws.proj, scratch: ws.weights, pool: pool, activations: activations)  // proj: [R, D]
     }
 }

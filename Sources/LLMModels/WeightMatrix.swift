@@ -65,8 +65,20 @@ public final class WeightMatrix: @unchecked Sendable {
         Dequant.dequantize(type, data + r * rowBytes, dst, count: cols)
     }
 
-    /// y[m, rows] = x[m, cols] · Wᵀ. `scratch` must hold rows × cols floats when the matrix has no f32 copy.
-    func apply(_ x: UnsafePointer<Float>, m: Int, _ y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>?, pool: ThreadPool) {
+    /// The opt-in 8-bit-activation product applies (for every m): activations asked for it and the
+    /// stored type has a kernel. Such a matrix needs no f32 copy or scratch.
+    func usesInt8(_ activations: ActivationPrecision) -> Bool {
+        activations == .int8 && QuantDot.supportsInt8(type) && cols % 32 == 0
+    }
+
+    /// y[m, rows] = x[m, cols] · Wᵀ. `scratch` must hold rows × cols floats when the matrix has no f32 copy
+    /// (and does not use 8-bit activations).
+    func apply(_ x: UnsafePointer<Float>, m: Int, _ y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>?,
+               pool: ThreadPool, activations: ActivationPrecision) {
+        if usesInt8(activations) {
+            QuantDot.gemmInt8(type, data, rows: rows, cols: cols, x, m: m, y, pool: pool)
+            return
+        }
         if m == 1 {
             QuantDot.gemv(type, data, rows: rows, cols: cols, x, y, pool: pool)
             return

@@ -101,3 +101,71 @@ public enum QuantDot {
         }
     }
 }
+
+/// How the input of a quantised product is represented: f32 (the default: every fidelity test holds
+/// to it), or 8-bit blocks multiplied in integers (`int8`: llama.cpp's numerics, opt-in, faster where the
+/// CPU has integer dot products; its cost in divergence is measured by `llm-drop kld --activations int8`).
+public enum ActivationPrecision: String, Sendable, CaseIterable {
+    case float32 = "f32"
+    case int8
+}
+
+extension QuantDot {
+    /// True when `type` has an 8-bit-activation kernel (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K).
+    public static func supportsInt8(_ type: GGMLType) -> Bool { llmk_has_int8(Int32(type.rawValue)) != 0 }
+
+    /// Rows a tile of the 8-bit product sweeps for all inputs before moving on: with many inputs
+    /// (prefill), the tile's weights stay in cache while every group of inputs passes over them.
+    static let int8TileRows = 64
+
+    /// y[i·rows + r] = Σ_j w(r, j)·x_i[j] for the m inputs in x with 8-bit activations: each input is
+    /// quantised per block of 32 (`llmk_quantize_q8`), each weight block meets it in integer
+    /// multiply-adds. Any m (decode and prefill); results do not depend on m or the thread count.
+    public static func gemmInt8(
+        _ type: GGMLType, _ w: UnsafeRawPointer, rows: Int, cols: Int,
+        _ x: UnsafePointer<Float>, m: Int, _ y: UnsafeMutablePointer<Float>, pool: ThreadPool
+    ) {
+        precondition(supportsInt8(type) && cols % 32 == 0, "\(type) × \(cols) columns has no 8-bit kernel")
+        let rowBytes = type.byteCount(elements: cols)!
+        let blocks = cols / 32
+        withUnsafeTemporaryAllocation(of: Int8.self, capacity: m * cols) { q in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * m * blocks) { f in
+                withUnsafeTemporaryAllocation(of: Int32.self, capacity: m * cols / 4) { s4 in
+                    let d = f.baseAddress!, xs = d + m * blocks
+                    pool.forEachChunk(m, granularity: 1) { inputs in
+                        for i in inputs {
+                            llmk_quantize_q8(x + i * cols, cols, q.baseAddress! + i * cols, d + i * blocks,
+                                             xs + i * blocks, s4.baseAddress! + i * cols / 4)
+                        }
+                    }
+                    pool.forEachChunk(rows, granularity: 16) { range in
+                        for r0 in stride(from: range.lowerBound, to: range.upperBound, by: int8TileRows) {
+                            llmk_dot_rows_q8(Int32(type.rawValue), w, rowBytes, r0, min(r0 + int8TileRows, range.upperBound), cols,
+                                             q.baseAddress!, d, xs, s4.baseAddress!, y, rows, m)
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+extension QuantDot {
+    /// An input as `gemmInt8` quantises it: per block of 32, scale d = max|x| / 127 and quants
+    /// q = x / d rounded to nearest even; the exact f32 block sums; Σq per 4 quants.
+    public struct Int8Input: Equatable {
+        public var quants: [Int8]
+        public var scales: [Float]
+        public var blockSums: [Float]
+        public var quadSums: [Int32]
+    }
+
+    /// `x` (a multiple of 32 values) quantised as the 8-bit products see it.
+    public static func quantizeInt8(_ x: [Float]) -> Int8Input {
+        precondition(x.count % 32 == 0, "\(x.count) values are not whole blocks of 32")
+        var r = Int8Input(quants: Array(repeating: 0, count: x.count), scales: Array(repeating: 0, count: x.count / 32),
+                          blockSums: Array(repeating: 0, count: x.count / 32), quadSums: Array(repeating: 0, count: x.count / 4))
+        llmk_quantize_q8(x, x.count, &r.quants, &r.scales, &r.blockSums, &r.quadSums)
+        return r
+    }
+}

@@ -11,7 +11,7 @@ struct KLD: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kld",
         abstract: "Compare a dropped model with the original token by token: KL divergence, top-1 agreement, perplexities.",
-        discussion: "--data self compares on text the original model generates (seeded), so no dataset is needed.")
+        discussion: "With --activations int8 the candidate (the dropped model, or without --drop-plan the model itself) computes with 8-bit activations and the original with f32: the cost of llama.cpp's numerics. --data self compares on text the original model generates (seeded), so no dataset is needed.")
 
     @OptionGroup var modelOptions: ModelOptions
 
@@ -31,7 +31,9 @@ struct KLD: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
-        guard modelOptions.dropPlan != nil else { throw ValidationError("kld compares a dropped model with the original; pass --drop-plan PLAN") }
+        guard modelOptions.dropPlan != nil || modelOptions.activations == .int8 else {
+            throw ValidationError("kld compares a dropped model or 8-bit activations with the original; pass --drop-plan PLAN, --activations int8, or both")
+        }
         guard context >= 2 else { throw ValidationError("--context must be at least 2 (got \(context))") }
         if let w = maxWindows, w < 1 { throw ValidationError("--max-windows must be at least 1 (got \(w))") }
     }
@@ -39,8 +41,9 @@ struct KLD: ParsableCommand {
     func run() throws {
         // The original's final hidden states stay beside the dropped model's call: one more row of D.
         let (original, fit, plan) = try modelOptions.loadFitting(memory: memoryOptions, sequenceLength: context, logits: true,
-                                                                 keptRowCopies: 1, original: true)
-        let dropped = try original.removing(plan ?? .full(layers: original.layerCount))
+                                                                 keptRowCopies: 1, original: true, activations: .float32)
+        let dropped = try original.removing(plan ?? .full(layers: original.layerCount)).computing(with: modelOptions.activations)
+        let name = [plan.map { _ in "dropped" }, modelOptions.activations == .int8 ? "int8" : nil].compactMap { $0 }.joined(separator: ", ")
         let windows = try comparisonWindows(model: original, data: data, context: context, maxWindows: maxWindows, seed: seed)
         let bar = ProgressBar("kl-divergence", total: windows.count, layers: true)
         let r = try DivergenceEvaluator(original: original, dropped: dropped, rowsPerBatch: fit.rowsPerBatch).evaluate(windows: windows) { done, _ in bar.update(done) }
@@ -49,10 +52,10 @@ struct KLD: ParsableCommand {
         } else {
             print(Format.table([
                 ["measure", "value"],
-                ["mean KL(original ‖ dropped)", String(format: "%.5f ± %.5f", r.meanKL, r.klStderr)],
+                ["mean KL(original ‖ \(name))", String(format: "%.5f ± %.5f", r.meanKL, r.klStderr)],
                 ["top-1 agreement", String(format: "%.2f %%", 100 * r.top1Agreement)],
                 ["perplexity original", String(format: "%.4f", r.perplexityOriginal)],
-                ["perplexity dropped", String(format: "%.4f", r.perplexityDropped)],
+                ["perplexity \(name)", String(format: "%.4f", r.perplexityDropped)],
                 ["perplexity ratio", String(format: "%.4f", r.perplexityRatio)],
                 ["tokens", "\(r.tokens) in \(r.windows) windows of \(context)"],
             ]))

@@ -7,6 +7,7 @@ import ArgumentParser
 import Foundation
 import LLMFormats
 import LLMModels
+import LLMTensor
 
 struct MemoryOptions: ParsableArguments {
     @Option(help: "Memory budget, e.g. 3G or 512M: rows per forward pass are sized to fit it, and a model larger than it is streamed layer by layer (pages released after use). One sequence (a calibration sample, a window, a task item) is never split: the budget must hold one through one layer, or the job stops and names the minimum. Default: 80% of the memory available at start (MemAvailable; physical memory where the system does not report it).")
@@ -38,8 +39,9 @@ extension ModelOptions {
     /// at load, or with `original` returned unapplied (kld runs the model as stored and without them on one
     /// load). `sequenceLength` nil: as long as the model's context (eval, whose items may reach it);
     /// `keptRowCopies`: hidden-size values per row the job keeps beside a call (MemoryBudget).
+    /// `activations` overrides --activations (kld's original computes in f32).
     func loadFitting(memory: MemoryOptions, sequenceLength: Int?, logits: Bool = false, keptRowCopies: Int = 3,
-                     original: Bool = false) throws -> (LanguageModel, MemoryBudget, LayerPlan?) {
+                     original: Bool = false, activations asked: ActivationPrecision? = nil) throws -> (LanguageModel, MemoryBudget, LayerPlan?) {
         let (budget, basis) = memory.budget
         let (file, plan) = try openWithPlan()
         let config = try ModelConfig(source: file)
@@ -49,7 +51,8 @@ extension ModelOptions {
                  + (fit.releaseLayerPages ? "weights streamed layer by layer (\(MemoryBudget.format(file.storageBytes)) file)"
                     : fit.float32CacheBudget > 0 ? "weights resident with an f32 copy" : "weights resident"))
         let options = LoadOptions(threads: threads, plan: original ? nil : plan, float32CacheBudget: fit.float32CacheBudget,
-                                  releaseLayerPages: fit.releaseLayerPages)
+                                  releaseLayerPages: fit.releaseLayerPages,
+                                  activations: asked ?? activations)
         return (try timedLoad { try LanguageModel(source: file, options: options) }, fit, plan)
     }
 }

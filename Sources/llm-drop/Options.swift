@@ -5,6 +5,7 @@ import LLMDrop
 import LLMEval
 import LLMFormats
 import LLMModels
+import LLMTensor
 
 struct ModelOptions: ParsableArguments {
     @Argument(help: "A GGUF model file, or a Hugging Face checkpoint folder (config.json, *.safetensors, tokenizer.json).")
@@ -16,6 +17,9 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Remove sublayers at load: a plan from `llm-drop drop --plan-out`, or an LLM-Drop config.json (drop_attn_list / drop_mlp_list).")
     var dropPlan: String?
 
+    @Option(help: "Inputs of the quantised matrix products: f32 (default: the figures that match PyTorch) or int8 (8-bit blocks multiplied in integers, as llama.cpp does: faster, slightly different; `llm-drop kld MODEL --activations int8` measures the difference).")
+    var activations: ActivationPrecision = .float32
+
     func validate() throws {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1 (got \(threads)); pass e.g. --threads \(ProcessInfo.processInfo.activeProcessorCount)") }
         guard threads <= 1024 else { throw ValidationError("--threads \(threads) is more than 1024; pass at most the number of cores") }
@@ -23,14 +27,15 @@ struct ModelOptions: ParsableArguments {
 
     func load() throws -> LanguageModel {
         let (file, plan) = try openWithPlan()
-        return try timedLoad { try LanguageModel(source: file, options: LoadOptions(threads: threads, plan: plan)) }
+        return try timedLoad { try LanguageModel(source: file, options: LoadOptions(threads: threads, plan: plan, activations: activations)) }
     }
 
     /// The model as stored, and the --drop-plan removals for it (not applied): for comparing the two
-    /// with shared weights.
-    func loadOriginal() throws -> (LanguageModel, LayerPlan?) {
+    /// with shared weights. `activations` overrides --activations (kld's original computes in f32).
+    func loadOriginal(activations asked: ActivationPrecision? = nil) throws -> (LanguageModel, LayerPlan?) {
         let (file, plan) = try openWithPlan()
-        return (try timedLoad { try LanguageModel(source: file, options: LoadOptions(threads: threads)) }, plan)
+        let options = LoadOptions(threads: threads, activations: asked ?? activations)
+        return (try timedLoad { try LanguageModel(source: file, options: options) }, plan)
     }
 
     func openWithPlan() throws -> (any ModelSource, LayerPlan?) {
@@ -83,3 +88,5 @@ struct SpeedOptions: ParsableArguments {
         return try SpeedBenchmark(repetitions: repetitions).run(variants, promptLengths: lengths, genTokens: genTokens) { Log.info($0) }
     }
 }
+
+extension ActivationPrecision: ExpressibleByArgument {}

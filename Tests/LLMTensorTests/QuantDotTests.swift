@@ -76,6 +76,7 @@ final class QuantDotTests: XCTestCase {
                 dots[set] = raw.withUnsafeBytes { QuantDot.dot(type, $0.baseAddress!, x, count: count) }
             }
             XCTAssertEqual(dots["avx2"]?.bitPattern, dots["avx512"]?.bitPattern, "\(type): \(dots)")
+            if let vnni = dots["avx512vnni"] { XCTAssertEqual(vnni.bitPattern, dots["avx512"]?.bitPattern, "\(type): \(dots)") }
         }
     }
 

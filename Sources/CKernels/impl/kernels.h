@@ -537,6 +537,10 @@ static void attend_one(const float *q, const float *k, const float *v, long ldkv
     scale(out, dim, 1 / l);
 }
 
+// MARK: 8-bit activations
+
+#include "int8.h"
+
 // MARK: the set
 
 const struct llmk_set LLMK_CAT(llmk_set_, LLMK_SET) = {
@@ -551,6 +555,9 @@ const struct llmk_set LLMK_CAT(llmk_set_, LLMK_SET) = {
                 [6] = dequant_q5_0, [7] = dequant_q5_1, [8] = dequant_q8_0, [10] = dequant_q2_K,
                 [11] = dequant_q3_K, [12] = dequant_q4_K, [13] = dequant_q5_K, [14] = dequant_q6_K,
                 [30] = dequant_bf16},
+    .rows8 = {[2] = rows8_q4_0, [3] = rows8_q4_1, [6] = rows8_q5_0, [7] = rows8_q5_1, [8] = rows8_q8_0,
+              [12] = rows8_q4_K, [13] = rows8_q5_K, [14] = rows8_q6_K},
+    .quantize_q8 = quantize_q8,
     .block_sums = block_sums,
     .max = max_of,
     .exp_shifted = exp_shifted,

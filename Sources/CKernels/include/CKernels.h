@@ -9,12 +9,13 @@
 #define LLMDROP_CKERNELS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/// Name of the kernel set in use ("avx512", "avx2", "sse2", "neon"). The best one the CPU and OS
+/// Name of the kernel set in use ("avx512vnni", "avx512", "avx2", "sse2", "neon"). The best one the CPU and OS
 /// support is chosen on first use; the environment variable LLM_DROP_KERNELS can ask for a lower one.
 const char *llmk_active(void);
 
@@ -41,6 +42,21 @@ void llmk_dot_rows(int type, const void *w, size_t row_bytes, long r0, long r1, 
 /// inputs; every output equals llmk_dot_rows' for that input bit for bit.
 void llmk_dot_rows_multi(int type, const void *w, size_t row_bytes, long r0, long r1, long cols,
                          const float *x, long ldx, const float *xs_t, long xs_stride, float *y, long ldy, long m);
+
+/// 8-bit activations (opt-in; llama.cpp's default numerics): 1 when `type` has a kernel that multiplies its
+/// stored quants with an input quantised by llmk_quantize_q8 in integer arithmetic (Q4_0, Q4_1, Q5_0,
+/// Q5_1, Q8_0, Q4_K, Q5_K, Q6_K).
+int llmk_has_int8(int type);
+
+/// Quantises x (count a multiple of 32) per block of 32: d[b] = max|x| / 127, q[i] = x[i] / d[b] rounded
+/// to nearest even; xs[b] = Σx (as llmk_block_sums), s4[k] = q[4k] + … + q[4k + 3].
+void llmk_quantize_q8(const float *x, long count, int8_t *q, float *d, float *xs, int32_t *s4);
+
+/// y[i·ldy + r] = Σ_j w(r, j)·x_i[j] for the m quantised inputs (input i's arrays at q + i·cols,
+/// d + i·cols/32, xs + i·cols/32, s4 + i·cols/4) and rows r in [r0, r1), for a type with llmk_has_int8.
+/// Integer products, f32 block scaling; results do not depend on m or on how the rows are split.
+void llmk_dot_rows_q8(int type, const void *w, size_t row_bytes, long r0, long r1, long cols,
+                      const int8_t *q, const float *d, const float *xs, const int32_t *s4, float *y, long ldy, long m);
 
 /// Decodes `count` weights (a whole number of blocks) of `type` into f32, bit for bit as ggml's
 /// dequantize_row_* functions do (no fused operations).
