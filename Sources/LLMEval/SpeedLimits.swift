@@ -6,7 +6,7 @@ import LLMModels
 import LLMTensor
 
 public struct SpeedLimits: Sendable, Codable, Equatable {
-    /// The C kernel set that ran (avx512, avx2, sse2, neon).
+    /// The C kernel set that ran (avx512vnni, avx512, avx2, sse2, neon).
     public var kernels: String
     /// Weight bytes one decoded token reads, and the machine's read rate over a buffer that large.
     public var decodeWeightBytes: Int

@@ -3,7 +3,7 @@
 import CKernels
 
 public enum KernelSet {
-    /// The set in use: "avx512", "avx2", "sse2" (x86-64), "neon" (arm64) or "generic".
+    /// The set in use: "avx512vnni", "avx512", "avx2", "sse2" (x86-64), "neon" (arm64) or "generic".
     public static var active: String { String(cString: llmk_active()) }
 
     /// The sets this CPU can run, best first.

@@ -114,7 +114,7 @@ final class CLITests: CLITestCase {
         // The limits of this machine, measured in the run, and each run's rate against them. Per token the
         // tiny model multiplies through 4 layers × (Q 16×16 + K, V 16×8 + O 16×16 + gate, up, down 16×32)
         // = 9216 weights and the tied 258 × 16 head, all F32; the dropped model skips 2 × 768 of them.
-        XCTAssertTrue(["avx512", "avx2", "sse2", "neon", "generic"].contains(j["kernels"] as? String ?? ""), "\(j["kernels"] ?? "nil")")
+        XCTAssertTrue(["avx512vnni", "avx512", "avx2", "sse2", "neon", "generic"].contains(j["kernels"] as? String ?? ""), "\(j["kernels"] ?? "nil")")
         let limits = try XCTUnwrap(j["limits"] as? [String: Any])
         XCTAssertEqual(limits["kernels"] as? String, j["kernels"] as? String)
         XCTAssertEqual(limits["decode_weight_bytes"] as? Int, 4 * 13_344)

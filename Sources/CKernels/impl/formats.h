@@ -77,31 +77,25 @@ LLMK_INLINE void DECODER(q3_K)(const unsigned char *p, long o, SINK_T *s) {
 /// block_q4_K { f16 d, dmin; u8 scales[12]; u8 qs[128] }: 8 sub-blocks of 32; sub-block 2j takes the
 /// low nibbles of qs[32j …], 2j + 1 the high ones; weight = (d·sc)·q − dmin·m.
 LLMK_INLINE void DECODER(q4_K)(const unsigned char *p, long o, SINK_T *s) {
-    float d = half(p), dmin = half(p + 2);
+    f32x16 sm = scales_mins_k4(p + 4, half(p), half(p + 2));
     for (int j = 0; j < 4; j++) {
-        float s1, m1, s2, m2;
-        scale_min_k4(2 * j, p + 4, &s1, &m1);
-        scale_min_k4(2 * j + 1, p + 4, &s2, &m2);
         u8x16 q0 = loadb(p + 16 + 32 * j), q1 = loadb(p + 32 + 32 * j);
-        AFFINE(s, o + 64 * j, floats(q0 & 0x0F), floats(q1 & 0x0F), d * s1, -(dmin * m1));
-        AFFINE(s, o + 64 * j + 32, floats(q0 >> 4), floats(q1 >> 4), d * s2, -(dmin * m2));
+        AFFINE(s, o + 64 * j, floats(q0 & 0x0F), floats(q1 & 0x0F), sm[2 * j], -sm[8 + 2 * j]);
+        AFFINE(s, o + 64 * j + 32, floats(q0 >> 4), floats(q1 >> 4), sm[2 * j + 1], -sm[9 + 2 * j]);
     }
 }
 
 /// block_q5_K { f16 d, dmin; u8 scales[12]; u8 qh[32]; u8 qs[128] }: as Q4_K plus a 5th bit, bit k
 /// of qh[l] for weight 32k + l.
 LLMK_INLINE void DECODER(q5_K)(const unsigned char *p, long o, SINK_T *s) {
-    float d = half(p), dmin = half(p + 2);
+    f32x16 sm = scales_mins_k4(p + 4, half(p), half(p + 2));
     u8x16 h0 = loadb(p + 16), h1 = loadb(p + 32);
     for (int j = 0; j < 4; j++) {
-        float s1, m1, s2, m2;
-        scale_min_k4(2 * j, p + 4, &s1, &m1);
-        scale_min_k4(2 * j + 1, p + 4, &s2, &m2);
         u8x16 q0 = loadb(p + 48 + 32 * j), q1 = loadb(p + 64 + 32 * j);
         AFFINE(s, o + 64 * j, floats((q0 & 0x0F) | bit_to(h0, 2 * j, 4)), floats((q1 & 0x0F) | bit_to(h1, 2 * j, 4)),
-               d * s1, -(dmin * m1));
+               sm[2 * j], -sm[8 + 2 * j]);
         AFFINE(s, o + 64 * j + 32, floats((q0 >> 4) | bit_to(h0, 2 * j + 1, 4)), floats((q1 >> 4) | bit_to(h1, 2 * j + 1, 4)),
-               d * s2, -(dmin * m2));
+               sm[2 * j + 1], -sm[9 + 2 * j]);
     }
 }
 

@@ -34,29 +34,23 @@ LLMK_INLINE void DECODER(q8_0)(const unsigned char *p, long o, SINK_T *s) {
 }
 
 LLMK_INLINE void DECODER(q4_K)(const unsigned char *p, long o, SINK_T *s) {
-    float d = half(p), dmin = half(p + 2);
+    f32x16 sm = scales_mins_k4(p + 4, half(p), half(p + 2));
     for (int j = 0; j < 4; j++) {
-        float s1, m1, s2, m2;
-        scale_min_k4(2 * j, p + 4, &s1, &m1);
-        scale_min_k4(2 * j + 1, p + 4, &s2, &m2);
         u8x16 q0 = loadb(p + 16 + 32 * j), q1 = loadb(p + 32 + 32 * j);
-        AFFINE(s, o + 64 * j, join(q0 & 0x0F, q1 & 0x0F), d * s1, -(dmin * m1));
-        AFFINE(s, o + 64 * j + 32, join(q0 >> 4, q1 >> 4), d * s2, -(dmin * m2));
+        AFFINE(s, o + 64 * j, join(q0 & 0x0F, q1 & 0x0F), sm[2 * j], -sm[8 + 2 * j]);
+        AFFINE(s, o + 64 * j + 32, join(q0 >> 4, q1 >> 4), sm[2 * j + 1], -sm[9 + 2 * j]);
     }
 }
 
 LLMK_INLINE void DECODER(q5_K)(const unsigned char *p, long o, SINK_T *s) {
-    float d = half(p), dmin = half(p + 2);
+    f32x16 sm = scales_mins_k4(p + 4, half(p), half(p + 2));
     u8x16 h0 = loadb(p + 16), h1 = loadb(p + 32);
     for (int j = 0; j < 4; j++) {
-        float s1, m1, s2, m2;
-        scale_min_k4(2 * j, p + 4, &s1, &m1);
-        scale_min_k4(2 * j + 1, p + 4, &s2, &m2);
         u8x16 q0 = loadb(p + 48 + 32 * j), q1 = loadb(p + 64 + 32 * j);
         AFFINE(s, o + 64 * j, join((q0 & 0x0F) | bit_to(h0, 2 * j, 4), (q1 & 0x0F) | bit_to(h1, 2 * j, 4)),
-               d * s1, -(dmin * m1));
+               sm[2 * j], -sm[8 + 2 * j]);
         AFFINE(s, o + 64 * j + 32, join((q0 >> 4) | bit_to(h0, 2 * j + 1, 4), (q1 >> 4) | bit_to(h1, 2 * j + 1, 4)),
-               d * s2, -(dmin * m2));
+               sm[2 * j + 1], -sm[9 + 2 * j]);
     }
 }
 

@@ -34,6 +34,16 @@ LLMK_INLINE u8x32 join(u8x16 a, u8x16 b) {
                                    21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31);
 }
 
+typedef int16_t i16x32 __attribute__((vector_size(64)));
+typedef int32_t i32x32 __attribute__((vector_size(128)));
+
+/// Lane k = p[4k] + … + p[4k + 3] of 32 exact 16-bit products (the sets without a byte dot product).
+LLMK_INLINE i32x8 quad_sums(i16x32 p) {
+    i32x32 w = __builtin_convertvector(p, i32x32);
+    return __builtin_shufflevector(w, w, 0, 4, 8, 12, 16, 20, 24, 28) + __builtin_shufflevector(w, w, 1, 5, 9, 13, 17, 21, 25, 29) +
+           __builtin_shufflevector(w, w, 2, 6, 10, 14, 18, 22, 26, 30) + __builtin_shufflevector(w, w, 3, 7, 11, 15, 19, 23, 27, 31);
+}
+
 /// init + lane sums of w·q (w unsigned ≤ 127).
 LLMK_INLINE i32x8 idot_u(i32x8 init, u8x32 w, i8x32 q) {
 #if LLMK_IDOT == LLMK_IDOT_VNNI
@@ -42,9 +52,7 @@ LLMK_INLINE i32x8 idot_u(i32x8 init, u8x32 w, i8x32 q) {
     __m256i pairs = _mm256_maddubs_epi16((__m256i)w, (__m256i)q);
     return init + (i32x8)_mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
 #else
-    for (int k = 0; k < 8; k++)
-        for (int j = 0; j < 4; j++) init[k] += (int32_t)w[4 * k + j] * (int32_t)q[4 * k + j];
-    return init;
+    return init + quad_sums(__builtin_convertvector(w, i16x32) * __builtin_convertvector(q, i16x32));
 #endif
 }
 
@@ -54,10 +62,7 @@ LLMK_INLINE i32x8 idot_s(i8x32 w, i8x32 q) {
     // |w| (≤ 128, as unsigned bytes) against q with w's sign: the same products.
     return idot_u((i32x8){0}, (u8x32)_mm256_abs_epi8((__m256i)w), (i8x32)_mm256_sign_epi8((__m256i)q, (__m256i)w));
 #else
-    i32x8 r = {0};
-    for (int k = 0; k < 8; k++)
-        for (int j = 0; j < 4; j++) r[k] += (int32_t)w[4 * k + j] * (int32_t)q[4 * k + j];
-    return r;
+    return quad_sums(__builtin_convertvector(w, i16x32) * __builtin_convertvector(q, i16x32));
 #endif
 }
 

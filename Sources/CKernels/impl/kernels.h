@@ -156,15 +156,19 @@ LLMK_INLINE u8x16 bit_to(u8x16 v, int k, int position) {
     return moved & (uint8_t)(1u << position);
 }
 
-/// get_scale_min_k4: the 6-bit scale and min of sub-block j of Q4_K/Q5_K from the 12 bytes at q.
-LLMK_INLINE void scale_min_k4(int j, const unsigned char *q, float *scale, float *min) {
-    if (j < 4) {
-        *scale = (float)(q[j] & 63);
-        *min = (float)(q[j + 4] & 63);
-    } else {
-        *scale = (float)((q[j + 4] & 0x0F) | ((q[j - 4] >> 6) << 4));
-        *min = (float)((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
-    }
+/// All 8 scales (lanes 0…7, times d) and mins (lanes 8…15, times dmin) of a Q4_K/Q5_K block from the
+/// 12 bytes at q (ggml's get_scale_min_k4 for every sub-block at once, byte lanes of little-endian
+/// 32-bit words instead of per-sub-block branches): scales 0…3 are the low 6 bits of bytes 0…3, mins
+/// 0…3 of bytes 4…7; scale 4 + j is the low nibble of byte 8 + j with bits 6…7 of byte j on top, min
+/// 4 + j the high nibble of byte 8 + j with bits 6…7 of byte 4 + j. d·scale and dmin·min are the
+/// reference's products.
+LLMK_INLINE f32x16 scales_mins_k4(const unsigned char *q, float d, float dmin) {
+    uint32_t a = load32(q), b = load32(q + 4), c = load32(q + 8);
+    uint32_t packed[4] = {a & 0x3F3F3F3Fu, (c & 0x0F0F0F0Fu) | ((a >> 6) & 0x03030303u) << 4,
+                          b & 0x3F3F3F3Fu, ((c >> 4) & 0x0F0F0F0Fu) | ((b >> 6) & 0x03030303u) << 4};
+    u8x16 v;
+    __builtin_memcpy(&v, packed, sizeof v);
+    return floats(v) * (f32x16){d, d, d, d, d, d, d, d, dmin, dmin, dmin, dmin, dmin, dmin, dmin, dmin};
 }
 
 /// The signed 6-bit scale of group g of Q3_K (12 bytes at p + 96).
