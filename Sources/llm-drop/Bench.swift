@@ -50,7 +50,7 @@ struct Bench: ParsableCommand {
             return rate
         }
         var json: [String: Any] = ["runs": try JSONSerialization.jsonObject(with: JSONEncoder().encode(runs)), "threads": modelOptions.threads,
-                                   "blas_core": BLAS.coreName, "kernels": KernelSet.active, "rates": rates,
+                                   "blas_core": BLAS.coreName, "kernels": KernelSet.active, "activations": modelOptions.activations.rawValue, "rates": rates,
                                    "limits": try JSONSerialization.jsonObject(with: JSONEncoder().encode(limits))]
         if let speedup { json["speedup"] = speedup }
         if let report {
@@ -60,7 +60,7 @@ struct Bench: ParsableCommand {
             try printJSON(json)
             return
         }
-        print("threads \(modelOptions.threads), kernels \(KernelSet.active), \(speed.repetitions) repetitions, medians")
+        print("threads \(modelOptions.threads), kernels \(KernelSet.active), activations \(modelOptions.activations.rawValue), \(speed.repetitions) repetitions, medians")
         let table = [["model", "prompt", "prefill tok/s", "decode tok/s", "KV cache", "peak RSS"]] + runs.map { r in
             [r.plan.map { "dropped (\(URL(fileURLWithPath: $0).lastPathComponent))" } ?? "original", "\(r.promptTokens)",
              String(format: "%.1f", r.prefillTokensPerSecond), r.decodeTokensPerSecond.map { String(format: "%.1f", $0) } ?? "-",
