@@ -112,6 +112,17 @@ public final class LanguageModel: @unchecked Sendable {
     public static let logitChunkRows = 64
     /// Forward calls of every model run one at a time: BLAS thread counts are process-wide.
     private static let forwardLock = NSLock()
+
+    /// Runs `body` as this model's forward work: one model at a time, with BLAS set to this model's
+    /// thread count first. Another model's load or call may have left it elsewhere, and a product
+    /// split over another number of threads sums in another order (results would depend on what ran
+    /// before).
+    private func exclusively<R>(_ body: () throws -> R) rethrows -> R {
+        try Self.forwardLock.withLock {
+            BLAS.setThreads(pool.threads)
+            return try body()
+        }
+    }
     /// Told (layer, layers) as a forward call of any model starts each layer — for a progress display of
     /// long batched passes, where one call may hold every sample. Forward calls run one at a time, so
     /// one process-wide hook sees one pass; set it before passes start (it is read without a lock).
@@ -130,7 +141,6 @@ public final class LanguageModel: @unchecked Sendable {
         let config = try ModelConfig(source: source)
         self.config = config
         pool = try ThreadPool(threads: options.threads)
-        BLAS.setThreads(options.threads)
         tokenizer = try loadTokenizer(from: source)
 
         var loader = TensorLoader(source: source)
@@ -345,7 +355,7 @@ public final class LanguageModel: @unchecked Sendable {
             h.storage.withUnsafeBufferPointer { x in
                 for i in 0..<n { (gathered + i * D).update(from: x.baseAddress! + rows[first + i] * D, count: D) }
             }
-            Self.forwardLock.withLock {
+            exclusively {
                 Kernels.rmsNorm(gathered, outputNorm, normed, rows: n, dim: D, eps: config.normEpsilon)
                 output.apply(normed, m: n, out, scratch: scratch, pool: pool, activations: activations)                    // out: [n, V]
             }
@@ -441,7 +451,7 @@ public final class LanguageModel: @unchecked Sendable {
         let R = tokens.count
         let lastRows = segments.map { $0.row + $0.count - 1 }
         guard R > 0 else { return HiddenStates(rows: 0, width: D, storage: [], lastRows: []) }
-        return Self.forwardLock.withLock {
+        return try exclusively {
             let ws = Workspace(model: self, rows: R, segments: segments)
             defer { ws.deallocate() }
             let x = ws.x
