@@ -305,14 +305,19 @@ public final class LanguageModel: @unchecked Sendable {
 
     /// The residual stream after the last layer for whole sequences (no cache), batched.
     public func hiddenStates(_ sequences: [[Int]], observer: ForwardObserver? = nil) throws -> HiddenStates {
+        let (segments, _) = Self.wholeSequences(sequences)
+        return try run(tokens: sequences.flatMap { $0 }, segments: segments, observer: observer)
+    }
+
+    /// Segments of whole sequences (no cache) laid one after another, skipping empty ones, and their rows.
+    private static func wholeSequences(_ sequences: [[Int]]) -> ([Segment], rows: Int) {
         var segments: [Segment] = []
         var row = 0
-        for s in sequences {
-            guard !s.isEmpty else { continue }
+        for s in sequences where !s.isEmpty {
             segments.append(Segment(row: row, count: s.count, position: 0))
             row += s.count
         }
-        return try run(tokens: sequences.flatMap { $0 }, segments: segments, observer: observer)
+        return (segments, row)
     }
 
     /// Continues whole sequences from the residual stream entering layer `first` — `input`, [R, D] for the
@@ -324,13 +329,7 @@ public final class LanguageModel: @unchecked Sendable {
         guard (0...config.layerCount).contains(first) else {
             throw ModelError.invalidOption("layer \(first) is outside the model's \(config.layerCount) layers")
         }
-        var segments: [Segment] = []
-        var row = 0
-        for s in sequences {
-            guard !s.isEmpty else { continue }
-            segments.append(Segment(row: row, count: s.count, position: 0))
-            row += s.count
-        }
+        let (segments, row) = Self.wholeSequences(sequences)
         guard input.count == row * config.hiddenSize else {
             throw ModelError.invalidOption("the residual stream to resume from has \(input.count) values, not \(row) rows × \(config.hiddenSize)")
         }
