@@ -7,6 +7,7 @@
 
 #pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,f16c,bmi2"))), apply_to = function)
 #define LLMK_FMA 1
+#define LLMK_BYTE_MASKS 1
 #define LLMK_F16 LLMK_F16_AVX512
 #define LLMK_SET avx512
 #define MDOT_INPUTS 8  // 32 vector registers: two sinks of 8 accumulators fit

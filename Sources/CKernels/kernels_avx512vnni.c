@@ -8,6 +8,7 @@
 
 #pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,avx2,fma,f16c,bmi2"))), apply_to = function)
 #define LLMK_FMA 1
+#define LLMK_BYTE_MASKS 1
 #define LLMK_F16 LLMK_F16_AVX512
 #define LLMK_SET avx512vnni
 #define MDOT_INPUTS 8

@@ -206,12 +206,16 @@ public final class LanguageModel: @unchecked Sendable {
         rope = RopeTables(config: config, factors: factors)
         try loader.checkAllUsed()
 
-        // Only the matrices this plan computes with f32 weights (SGEMM) are cached or need scratch.
         var used = [embedding] + (config.tiedEmbeddings ? [] : [output])
         for layer in layers {
             if let a = layer.attention { used += [a.q, a.k, a.v, a.o] }
             if let m = layer.mlp { used += [m.gate, m.up, m.down] }
         }
+        // Resident weights decode from their faster exact re-encodings (streamed ones are read once a pass).
+        if !releasesLayerPages {
+            for m in used { m.repackForProducts(pool: pool) }
+        }
+        // Only the matrices this plan computes with f32 weights (SGEMM) are cached or need scratch.
         used.removeAll { $0.usesInt8(options.activations) }
         let total = used.reduce(0) { $0 + $1.float32Bytes }
         cachesFloat32 = total <= options.float32CacheBudget

@@ -9,12 +9,14 @@
 //   per call     attention scores of one query tile for every head [H · min(T, 128) · T]; the weight
 //                scratch a matrix is dequantised into (the largest one computed; the head's too with
 //                logits) unless an f32 copy is kept; logits of one chunk [64 · V]
-//   weights      the whole file once its pages have been read, or — releasing pages — the layer in use and
+//   weights      the whole file once its pages have been read, with the faster exact re-encodings resident
+//                models decode from (`Repack`: Q5_0 as Q8_0), or — releasing pages — the layer in use and
 //                the one read ahead
 //   process      a fixed allowance for the binary, BLAS's buffers and the tokenizer (`processBytes`)
 // all in f32 (4 bytes).
 import Foundation
 import LLMFormats
+import LLMTensor
 
 public enum MemoryBudgetError: Error, Equatable, CustomStringConvertible {
     case tooSmall(budget: Int, minimum: Int, rowsOfOneSample: Int)
@@ -57,9 +59,10 @@ public struct MemoryBudget: Sendable, Equatable {
 
         // Matrices: per layer (stored bytes, largest f32 size), the head, the f32 copy of everything.
         var layerBytes = Array(repeating: 0, count: c.layerCount)
-        var largest = 0, head = 0, float32Copy = 0
+        var largest = 0, head = 0, float32Copy = 0, repacked = 0
         for t in source.tensors where t.shape.count >= 2 {
             if t.type != .f32 { float32Copy += t.elementCount * f }
+            if let target = Repack.target(for: t.type) { repacked += target.byteCount(elements: t.elementCount) ?? 0 }
             if let (l, _, _) = TensorRole.layerTensor(t.name), l < c.layerCount {
                 layerBytes[l] += t.byteCount
                 largest = max(largest, t.elementCount * f)
@@ -73,7 +76,7 @@ public struct MemoryBudget: Sendable, Equatable {
         let oneSample = bytesPerRow * T
 
         // Resident weights when everything fits (with an f32 copy if that fits too), else released pages.
-        let resident = source.storageBytes + perCall
+        let resident = source.storageBytes + repacked + perCall
         // The f32 copy also stays within the load default (a quarter of physical memory, 8 GiB at most): it
         // only speeds prefill up, and a large budget is no reason to spend most of it on a second copy.
         if float32Copy <= LoadOptions.defaultFloat32CacheBudget && resident + float32Copy + oneSample <= budget {

@@ -7,8 +7,9 @@ extension LanguageModel {
             + [output]
     }
 
-    /// Bytes of stored weights one decoded token reads (the embedding's single row aside).
-    public var decodeWeightBytes: Int { tokenMatrices.reduce(0) { $0 + $1.rows * $1.rowBytes } }
+    /// Bytes of weights one decoded token reads (the embedding's single row aside): the stored bytes, or
+    /// the re-encoded copy a matrix decodes from (`WeightMatrix.repackForProducts`).
+    public var decodeWeightBytes: Int { tokenMatrices.reduce(0) { $0 + $1.productBytes } }
 
     /// Multiply-adds per token in the weight matrices; 2× this is a token's FLOPs outside attention scores.
     public var matrixMultiplyAdds: Int { tokenMatrices.reduce(0) { $0 + $1.rows * $1.cols } }

@@ -1,7 +1,8 @@
 // A weight matrix [rows = output features, cols = input features] kept in its stored type inside the
 // memory map. Decoding (up to 16 rows of input) multiplies the stored bytes with fused dequantisation; prefill
 // dequantises to f32 — once, cached, when the model's f32 copy fits the cache budget, otherwise into a
-// per-call scratch buffer — and multiplies with BLAS SGEMM.
+// per-call scratch buffer — and multiplies with BLAS SGEMM. Where an exact re-encoding has faster product
+// kernels (`Repack`: Q5_0 as Q8_0), resident models decode from that copy instead of the stored bytes.
 import LLMFormats
 import LLMTensor
 
@@ -15,6 +16,9 @@ public final class WeightMatrix: @unchecked Sendable {
     /// Dequantised copy, filled by `cacheFloat32` (or the stored data itself for F32 tensors).
     private(set) var float32: UnsafePointer<Float>?
     private var owned: UnsafeMutablePointer<Float>?
+    /// The bytes the quantised products read: the stored ones, or their `repackForProducts` copy.
+    private var product: (type: GGMLType, data: UnsafeRawPointer)
+    private var ownedProduct: UnsafeMutableRawPointer?
 
     /// Inputs with at most this many rows multiply the stored bytes directly (each block decoded once
     /// for four rows) instead of SGEMM on f32 weights: decoding steps of up to this many sequences,
@@ -28,10 +32,30 @@ public final class WeightMatrix: @unchecked Sendable {
         self.cols = cols
         self.data = data
         self.rowBytes = type.byteCount(elements: cols)!
+        product = (type, data)
         if type == .f32 { float32 = data.assumingMemoryBound(to: Float.self) }
     }
 
-    deinit { owned?.deallocate() }
+    deinit {
+        owned?.deallocate()
+        ownedProduct?.deallocate()
+    }
+
+    /// Bytes the quantised products read.
+    var productBytes: Int { rows * product.type.byteCount(elements: cols)! }
+
+    /// Keeps the stored blocks re-encoded in the format with faster product kernels, for the life of the
+    /// model (same weights bit for bit; prefill's f32 copy and row lookups still decode the stored bytes).
+    func repackForProducts(pool: ThreadPool) {
+        guard let target = Repack.target(for: type), ownedProduct == nil else { return }
+        let targetRowBytes = target.byteCount(elements: cols)!, blocks = cols / type.blockSize
+        let buf = UnsafeMutableRawPointer.allocate(byteCount: rows * targetRowBytes, alignment: 64)
+        pool.forEachChunk(rows, granularity: 64) { range in
+            for r in range { Repack.convert(type, data + r * rowBytes, into: buf + r * targetRowBytes, blocks: blocks) }
+        }
+        ownedProduct = buf
+        product = (target, UnsafeRawPointer(buf))
+    }
 
     var float32Bytes: Int { type == .f32 ? 0 : rows * cols * MemoryLayout<Float>.size }
 
@@ -68,7 +92,7 @@ public final class WeightMatrix: @unchecked Sendable {
     /// The opt-in 8-bit-activation product applies (for every m): activations asked for it and the
     /// stored type has a kernel. Such a matrix needs no f32 copy or scratch.
     func usesInt8(_ activations: ActivationPrecision) -> Bool {
-        activations == .int8 && QuantDot.supportsInt8(type) && cols % 32 == 0
+        activations == .int8 && QuantDot.supportsInt8(product.type) && cols % 32 == 0
     }
 
     /// y[m, rows] = x[m, cols] · Wᵀ. `scratch` must hold rows × cols floats when the matrix has no f32 copy
@@ -76,15 +100,15 @@ public final class WeightMatrix: @unchecked Sendable {
     func apply(_ x: UnsafePointer<Float>, m: Int, _ y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>?,
                pool: ThreadPool, activations: ActivationPrecision) {
         if usesInt8(activations) {
-            QuantDot.gemmInt8(type, data, rows: rows, cols: cols, x, m: m, y, pool: pool)
+            QuantDot.gemmInt8(product.type, product.data, rows: rows, cols: cols, x, m: m, y, pool: pool)
             return
         }
         if m == 1 {
-            QuantDot.gemv(type, data, rows: rows, cols: cols, x, y, pool: pool)
+            QuantDot.gemv(product.type, product.data, rows: rows, cols: cols, x, y, pool: pool)
             return
         }
         if m <= Self.quantizedMaxRows {
-            QuantDot.gemm(type, data, rows: rows, cols: cols, x, m: m, y, pool: pool)
+            QuantDot.gemm(product.type, product.data, rows: rows, cols: cols, x, m: m, y, pool: pool)
             return
         }
         let w: UnsafePointer<Float>

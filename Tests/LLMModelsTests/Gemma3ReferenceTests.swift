@@ -2,6 +2,7 @@
 // last-position logits within 2e-5 relative L2 (10× the 1.7e-6 measured) with the same top-1; the KV cache (with its sliding-
 // window rings) computes what one full pass computes.
 import Foundation
+import LLMFormats
 import LLMModels
 import LLMTensor
 import TestSupport
@@ -79,6 +80,24 @@ final class Gemma3ReferenceTests: XCTestCase {
         for t in 560..<600 {
             let step = try model.forward(appending: [ids[t]], to: cache, logits: .last)
             XCTAssertLessThan(relativeL2(Array(step.row(0)), Array(full.row(t))), 1e-4, "position \(t)")
+        }
+    }
+
+    /// A resident model decodes its Q5_0 matrices from their Q8_0 re-encoding (the same weights); a model
+    /// streaming its pages decodes the stored blocks. Both give the same logits up to summation order.
+    func testRepackedDecodeMatchesStoredBlocks() throws {
+        let model = try Self.model.get()
+        let stored = try LanguageModel(path: TestPaths.gemma3(), options: LoadOptions(threads: 2, releaseLayerPages: true))
+        // 81 Q5_0 matrices of 640 columns: 12 more bytes a block of 32 in the copy decoding reads.
+        let q5Weights = try GGUFFile(path: TestPaths.gemma3()).tensors.filter { $0.type == .q5_0 }.reduce(0) { $0 + $1.elementCount }
+        XCTAssertEqual(model.decodeWeightBytes - stored.decodeWeightBytes, q5Weights / 32 * 12)
+        let ids = model.tokenizer.encode("The capital of France is Paris, and the capital of Italy is", addSpecialTokens: true)
+        let a = try model.makeCache(capacity: 32), b = try stored.makeCache(capacity: 32)
+        for (t, id) in ids.enumerated() {
+            let x = Array(try model.forward(appending: [id], to: a, logits: .last).row(0))
+            let y = Array(try stored.forward(appending: [id], to: b, logits: .last).row(0))
+            XCTAssertLessThan(relativeL2(x, y), 1e-5, "position \(t)")
+            XCTAssertEqual(x.indices.max { x[$0] < x[$1] }, y.indices.max { y[$0] < y[$1] }, "position \(t)")
         }
     }
 

@@ -4,7 +4,8 @@
 //   LLMK_SET     the set's identifier (avx512, avx2, sse2, neon, generic),
 //   LLMK_FMA     1 where the set has fused multiply-add (the dot products use it; the others do not),
 //   LLMK_F16     how to widen IEEE halves: LLMK_F16_BITS (integer operations), LLMK_F16_F16C,
-//                LLMK_F16_AVX512 or LLMK_F16_NATIVE (the compiler's __fp16).
+//                LLMK_F16_AVX512 or LLMK_F16_NATIVE (the compiler's __fp16),
+//   LLMK_BYTE_MASKS  1 where AVX-512BW byte masks may be used (else a table does their work).
 // System headers are included by the .c file before the pragma. Every function here is static: each
 // set is its own translation unit and exports one `struct llmk_set`.
 //
@@ -135,6 +136,16 @@ LLMK_INLINE f32x16 bhalves(const unsigned char *p) {
 
 // MARK: bit helpers
 
+#if LLMK_BYTE_MASKS
+/// The 5th bits of weights 0…15 (lo) and 16…31 (hi) from the 32-bit qh at p, as 0/16 per lane: with
+/// AVX-512BW the bits are a byte mask as they stand, one masked move per 16 lanes (Zen 5: Q5_0 rows 1.1×
+/// the table's rate).
+LLMK_INLINE void q5_high(const unsigned char *p, u8x16 *lo, u8x16 *hi) {
+    uint32_t bits = load32(p);
+    *lo = (u8x16)_mm_maskz_mov_epi8((__mmask16)bits, _mm_set1_epi8(16));
+    *hi = (u8x16)_mm_maskz_mov_epi8((__mmask16)(bits >> 16), _mm_set1_epi8(16));
+}
+#else
 /// 8 bytes per byte value: 16 where the corresponding bit is set (the 5th bits of Q5_0/Q5_1 weights).
 #define FB(b, k) (((b) >> (k) & 1ull) << (8 * (k) + 4))
 #define FB8(b) (FB(b, 0) | FB(b, 1) | FB(b, 2) | FB(b, 3) | FB(b, 4) | FB(b, 5) | FB(b, 6) | FB(b, 7))
@@ -149,6 +160,7 @@ LLMK_INLINE void q5_high(const unsigned char *p, u8x16 *lo, u8x16 *hi) {
     __builtin_memcpy(lo, a, 16);
     __builtin_memcpy(hi, b, 16);
 }
+#endif
 
 /// 1 << position where bit k of a lane is set, else 0 (k, position constants after inlining).
 LLMK_INLINE u8x16 bit_to(u8x16 v, int k, int position) {
