@@ -25,22 +25,30 @@ public enum BLAS {
 
     /// OpenBLAS picks its kernels when the library loads; a CPU it does not recognise (common in
     /// virtual machines that hide the model number) gets the generic SSE3 "Prescott" kernels, 3–5×
-    /// slower. This names the kernels the CPU's features support, when OpenBLAS fell back and the
-    /// user did not choose (`OPENBLAS_CORETYPE`): the process must then restart with that variable.
+    /// slower, and an AVX-512 CPU newer than the library (Debian 12's 0.3.21 on AMD Zen 5) gets its
+    /// AVX2 "Haswell" kernels: SGEMM 105 against 188 GFLOP/s with "SkylakeX" on one Zen 5 core (later
+    /// OpenBLAS releases pick the AVX-512 kernels for Zen 4 and newer themselves). This names the
+    /// kernels the CPU's features support, when OpenBLAS chose slower ones and the user did not choose
+    /// (`OPENBLAS_CORETYPE`): the process must then restart with that variable.
     public static var betterCoreType: String? {
         #if os(Linux) && arch(x86_64)
         guard ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil,
-              ["Prescott", "Core2", "Penryn", "Dunnington", "Nehalem", "Katmai", "Northwood", "Banias"].contains(coreName),
               let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
               let flagsLine = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
         else { return nil }
-        let flags = Set(flagsLine.split(separator: " "))
-        if flags.contains("avx512f") && flags.contains("avx512bw") && flags.contains("avx512vl") { return "SkylakeX" }
-        if flags.contains("avx2") && flags.contains("fma") { return "Haswell" }
-        return nil
+        return betterCoreType(chosen: coreName, flags: Set(flagsLine.split(separator: " ").map(String.init)))
         #else
         return nil
         #endif
+    }
+
+    /// The kernels to ask for instead of `chosen` on a CPU with these /proc/cpuinfo flags, or nil.
+    public static func betterCoreType(chosen: String, flags: Set<String>) -> String? {
+        let generic = ["Prescott", "Core2", "Penryn", "Dunnington", "Nehalem", "Katmai", "Northwood", "Banias"].contains(chosen)
+        let avx2Class = ["Haswell", "Zen"].contains(chosen)
+        if generic || avx2Class, ["avx512f", "avx512bw", "avx512dq", "avx512vl"].allSatisfy(flags.contains) { return "SkylakeX" }
+        if generic, flags.contains("avx2") && flags.contains("fma") { return "Haswell" }
+        return nil
     }
 
     /// y[m, n] = x[m, k] · w[n, k]ᵀ (+ y when `accumulate`): a linear layer with row-major weights,
