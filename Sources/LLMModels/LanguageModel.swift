@@ -113,13 +113,14 @@ public final class LanguageModel: @unchecked Sendable {
     /// Forward calls of every model run one at a time: BLAS thread counts are process-wide.
     private static let forwardLock = NSLock()
 
-    /// Runs `body` as this model's forward work: one model at a time, with BLAS set to this model's
-    /// thread count first. Another model's load or call may have left it elsewhere, and a product
-    /// split over another number of threads sums in another order (results would depend on what ran
-    /// before).
+    /// Runs `body` as this model's forward work: one model at a time, with BLAS single-threaded. The
+    /// pool splits every product itself (WeightMatrix.apply, attention by heads): BLAS's own threads
+    /// would spin between calls, competing with the pool's workers for the cores. Something else (a
+    /// rate measurement) may have left BLAS at another count, and a product split over BLAS's threads
+    /// sums in another order, so it is set before every call.
     private func exclusively<R>(_ body: () throws -> R) rethrows -> R {
         try Self.forwardLock.withLock {
-            BLAS.setThreads(pool.threads)
+            BLAS.setThreads(1)
             return try body()
         }
     }
@@ -558,10 +559,8 @@ public final class LanguageModel: @unchecked Sendable {
                 (keys, values, keyStart) = (newK, newV, s.position)
             }
             // Queries go in tiles, keys in blocks (TiledAttention), so scratch stays one tile × one
-            // block per thread. Heads run in parallel on the pool with single-threaded BLAS calls:
-            // these products are too small for BLAS's own threads to pay.
-            BLAS.setThreads(1)
-            defer { BLAS.setThreads(pool.threads) }
+            // block per thread. Heads run in parallel on the pool, each product a single-threaded
+            // BLAS call.
             for t0 in stride(from: 0, to: s.count, by: Workspace.queryTile) {
                 let T = min(s.count - t0, Workspace.queryTile)
                 let q = ws.q + (s.row + t0) * qw, out = ws.attn + (s.row + t0) * qw

@@ -119,6 +119,10 @@ public final class WeightMatrix: @unchecked Sendable {
             dequantizeRows(0..<rows, into: scratch, pool: pool)
             w = UnsafePointer(scratch)
         }
-        BLAS.linear(x, w, y, m: m, n: rows, k: cols)
+        // Each thread multiplies every input with its share of the weight rows (single-threaded BLAS;
+        // see LanguageModel.exclusively).
+        pool.forEachChunk(rows, granularity: 64) { r in
+            BLAS.linear(x, w + r.lowerBound * cols, y + r.lowerBound, m: m, n: r.count, k: cols, ldy: rows)
+        }
     }
 }

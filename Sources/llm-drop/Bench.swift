@@ -38,14 +38,13 @@ struct Bench: ParsableCommand {
         }
         let runs = try speed.measure(variants)
         let speedup = baseline ? SpeedComparison.speedup(runs) : nil
-        Log.info("measuring this machine's read bandwidth and SGEMM rate")
-        let limits = SpeedLimits.measure(variants[0].model, promptTokens: speed.lengths.max() ?? 128)
-        // Per run: weight bytes read per second while decoding, matrix FLOP/s while prefilling.
+        Log.info("measuring this machine's read bandwidth and SGEMM rates")
+        let limits = SpeedLimits.measure(variants[0].model, promptLengths: speed.lengths)
+        // Per run: weight bytes read per second while decoding, FLOP/s while prefilling (weights and attention).
         let rates: [[String: Double]] = zip(runs, runs.map { r in variants.first { $0.plan == r.plan }!.model }).map { r, model in
-            // A prompt runs every layer for each token and the head once (the last position's logits).
-            let layerMACs = Double(model.matrixMultiplyAdds - model.headMultiplyAdds)
-            let prefillFLOPs = 2 * (layerMACs * Double(r.promptTokens) + Double(model.headMultiplyAdds))
-            var rate = ["prefill_gflop_per_second": prefillFLOPs * r.prefillTokensPerSecond / Double(r.promptTokens) / 1e9]
+            let prefill = SpeedLimits.prefillFLOPs(model, promptTokens: r.promptTokens) * r.prefillTokensPerSecond / Double(r.promptTokens) / 1e9
+            var rate = ["prefill_gflop_per_second": prefill]
+            if let sgemm = limits.sgemmRate(promptTokens: r.promptTokens) { rate["prefill_of_sgemm"] = prefill / sgemm }
             if let d = r.decodeTokensPerSecond { rate["decode_read_gb_per_second"] = Double(model.decodeWeightBytes) * d / 1e9 }
             return rate
         }
@@ -69,14 +68,17 @@ struct Bench: ParsableCommand {
         print(Format.table(table))
         print("")
         print("limits measured in this run: reading \(Format.bytes(limits.decodeWeightBytes)) (the weights of one token) "
-              + String(format: "%.1f GB/s; SGEMM %@ %.1f GFLOP/s", limits.readGBPerSecond,
-                       limits.sgemmShape.map(String.init).joined(separator: "×"), limits.sgemmGFLOPPerSecond))
+              + String(format: "%.1f GB/s; SGEMM ", limits.readGBPerSecond)
+              + limits.sgemm.map { String(format: "%@ %.1f", $0.shape.map(String.init).joined(separator: "×"), $0.gflopPerSecond) }.joined(separator: ", ")
+              + " GFLOP/s")
         print(Format.table([["model", "prompt", "prefill GFLOP/s", "of SGEMM", "decode GB/s", "of read"]] + zip(runs, rates).map { r, rate in
-            let p = rate["prefill_gflop_per_second"]!, d = rate["decode_read_gb_per_second"]
-            return [r.plan == nil ? "original" : "dropped", "\(r.promptTokens)", String(format: "%.1f", p),
-                    String(format: "%.2f", p / limits.sgemmGFLOPPerSecond), d.map { String(format: "%.1f", $0) } ?? "-",
+            let d = rate["decode_read_gb_per_second"]
+            return [r.plan == nil ? "original" : "dropped", "\(r.promptTokens)", String(format: "%.1f", rate["prefill_gflop_per_second"]!),
+                    rate["prefill_of_sgemm"].map { String(format: "%.2f", $0) } ?? "-", d.map { String(format: "%.1f", $0) } ?? "-",
                     d.map { String(format: "%.2f", $0 / limits.readGBPerSecond) } ?? "-"]
         }))
+        print("prefill FLOPs: the weight matrices' for every token, attention's q·k and p·v over the keys each query sees, the head once; "
+              + "SGEMM at [prompt × hidden] · [hidden × MLP width]")
         if let speedup {
             print("")
             print(Format.table([["ratio (dropped / original)", "value"]] + speedup.sorted { $0.key < $1.key }.map { [$0.key, String(format: "%.3f", $0.value)] }))

@@ -119,16 +119,24 @@ final class CLITests: CLITestCase {
         XCTAssertEqual(limits["kernels"] as? String, j["kernels"] as? String)
         XCTAssertEqual(limits["decode_weight_bytes"] as? Int, 4 * 13_344)
         XCTAssertEqual(limits["matrix_flops_per_token"] as? Int, 2 * 13_344)
-        XCTAssertEqual(limits["sgemm_shape"] as? [Int], [16, 16, 32])
-        for key in ["read_gb_per_second", "sgemm_gflop_per_second"] { XCTAssertGreaterThan(limits[key] as? Double ?? 0, 0, key) }
+        XCTAssertGreaterThan(limits["read_gb_per_second"] as? Double ?? 0, 0)
+        // SGEMM at each prompt length: [prompt × hidden] · [hidden × MLP width].
+        let sgemm = try XCTUnwrap(limits["sgemm"] as? [[String: Any]])
+        XCTAssertEqual(sgemm.map { $0["shape"] as? [Int] }, [[8, 16, 32], [16, 16, 32]])
+        let sgemmRates = sgemm.map { $0["gflop_per_second"] as? Double ?? 0 }
+        XCTAssertTrue(sgemmRates.allSatisfy { $0 > 0 }, "\(sgemmRates)")
         let rates = try XCTUnwrap(j["rates"] as? [[String: Double]])
         XCTAssertEqual(rates.count, 4)
         for (r, rate) in zip(runs, rates) {
             let prefill = try XCTUnwrap(r["prefill_tokens_per_second"] as? Double)
-            // Every layer for each prompt token, the head once.
+            // Every layer for each prompt token, the head once, and attention: per layer 4 heads of 4
+            // dimensions, q·k and p·v, query i over keys 0…i (no sliding window): 2·4·4·n(n + 1)/2.
             let n = Double(try XCTUnwrap(r["prompt_tokens"] as? Int))
-            let flops = 2 * (Double(r["plan"] == nil ? 9216 : 7680) * n + 4128)
-            XCTAssertEqual(try XCTUnwrap(rate["prefill_gflop_per_second"]), flops * prefill / n / 1e9, accuracy: 1e-9)
+            let attention = Double(r["plan"] == nil ? 4 : 2) * 16 * n * (n + 1)
+            let flops = 2 * (Double(r["plan"] == nil ? 9216 : 7680) * n + attention + 4128)
+            let gflops = try XCTUnwrap(rate["prefill_gflop_per_second"])
+            XCTAssertEqual(gflops, flops * prefill / n / 1e9, accuracy: 1e-9)
+            XCTAssertEqual(try XCTUnwrap(rate["prefill_of_sgemm"]), gflops / sgemmRates[n == 8 ? 0 : 1], accuracy: 1e-9)
         }
         let decode = try XCTUnwrap(runs[2]["decode_tokens_per_second"] as? Double)
         XCTAssertEqual(try XCTUnwrap(rates[2]["decode_read_gb_per_second"]), 4 * 11_808 * decode / 1e9, accuracy: 1e-9)

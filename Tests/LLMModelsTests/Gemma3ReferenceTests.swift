@@ -101,6 +101,17 @@ final class Gemma3ReferenceTests: XCTestCase {
         }
     }
 
+    /// Attention's multiply-adds over a prompt: 4 heads of 256 dimensions, q·k and p·v; the 3 global
+    /// layers see every earlier key, the 15 sliding ones at most 512 (themselves included).
+    func testAttentionCostCountsTheKeysEachQuerySees() throws {
+        let model = try Self.model.get()
+        let perKey = 2 * 4 * 256
+        XCTAssertEqual(model.attentionMultiplyAdds(promptTokens: 100), 18 * perKey * 100 * 101 / 2)
+        XCTAssertEqual(model.attentionMultiplyAdds(promptTokens: 2048), perKey * (3 * 2048 * 2049 / 2 + 15 * (512 * 513 / 2 + 1536 * 512)))
+        let dropped = try model.removing(try LayerPlan.full(layers: 18).removing(attention: [0, 5]))
+        XCTAssertEqual(dropped.attentionMultiplyAdds(promptTokens: 2048), perKey * (2 * 2048 * 2049 / 2 + 14 * (512 * 513 / 2 + 1536 * 512)))
+    }
+
     /// A cache belongs to the model (weights and plan) that made it.
     func testForeignCacheIsRefused() throws {
         let model = try Self.model.get()
