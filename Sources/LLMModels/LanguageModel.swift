@@ -455,7 +455,7 @@ public final class LanguageModel: @unchecked Sendable {
         let R = tokens.count
         let lastRows = segments.map { $0.row + $0.count - 1 }
         guard R > 0 else { return HiddenStates(rows: 0, width: D, storage: [], lastRows: []) }
-        return try exclusively {
+        return exclusively {
             let ws = Workspace(model: self, rows: R, segments: segments)
             defer { ws.deallocate() }
             let x = ws.x

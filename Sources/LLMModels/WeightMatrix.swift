@@ -121,7 +121,7 @@ public final class WeightMatrix: @unchecked Sendable {
         }
         // Each thread multiplies every input with its share of the weight rows (single-threaded BLAS;
         // see LanguageModel.exclusively).
-        pool.forEachChunk(rows, granularity: 64) { r in
+        pool.forEachChunk(rows, granularity: 16) { r in
             BLAS.linear(x, w + r.lowerBound * cols, y + r.lowerBound, m: m, n: r.count, k: cols, ldy: rows)
         }
     }
