@@ -96,6 +96,21 @@ final class MemoryBudgetTests: XCTestCase {
         XCTAssertNil(MemoryBudget.parseBytes("3Q"))
     }
 
+    /// A resident Gemma 3 keeps its Q5_0 matrices a second time, as Q8_0 (34 bytes per 32 weights), beside
+    /// the file's pages, the f32 copy and the per-call allowance: the budget counts them.
+    func testResidentBudgetCountsTheRepackedCopies() throws {
+        let file = try GGUFFile(path: TestPaths.gemma3())
+        let config = try ModelConfig(source: file)
+        let fit = try MemoryBudget(config: config, source: file, budget: 16 << 30, sequenceLength: 128)
+        XCTAssertFalse(fit.releaseLayerPages)
+        let matrices = file.tensors.filter { $0.shape.count >= 2 }
+        let float32Copy = matrices.filter { $0.type != .f32 }.reduce(0) { $0 + 4 * $1.elementCount }
+        let repacked = matrices.filter { $0.type == .q5_0 }.reduce(0) { $0 + $1.elementCount / 32 * 34 }
+        XCTAssertEqual(repacked, 63_406_080 / 32 * 34)   // 81 matrices, 63.4 M weights
+        let perCall = 4 * 4 * 128 * 128 + MemoryBudget.processBytes   // one query tile's scores for 4 heads
+        XCTAssertEqual(fit.fixedBytes, file.storageBytes + repacked + perCall + float32Copy)
+    }
+
     /// Without --max-memory: 80 % of MemAvailable, or of physical memory where /proc/meminfo has none.
     func testDefaultBudgetIsEightyPercentOfAvailableMemory() {
         let meminfo = "MemTotal:       24576000 kB\nMemFree:         1000000 kB\nMemAvailable:   10000000 kB\nBuffers: 1 kB\n"
