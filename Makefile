@@ -45,21 +45,27 @@ demo: build model
 		--plan-out out/demo-plan.json --report out/demo-report.json
 
 # Speed and memory of the default model and of Gemma 3 270M at 1 and 2 threads (BENCH_THREADS), prompts of
-# 128, 512 and 2048 tokens and 128 generated, medians of 5, as tables and JSON (out/bench-<model>-<threads>.json)
+# 128, 512 and 2048 tokens and 128 generated, medians of 5, as tables and JSON (out/bench-<model>-<threads>-r<round>.json)
 # with this machine's read bandwidth and SGEMM rate; with llama.cpp's Python binding in .venv-llamacpp (make
-# check-llamacpp builds it), also as ratios against llama.cpp measured right after on the same file.
+# check-llamacpp builds it), also as ratios against llama.cpp measured right after on the same file
+# (out/peer-…-r<round>.json). BENCH_ROUNDS=3 repeats the whole sequence, interleaving the two programs, and the
+# summary gives medians over the rounds with each round's ratio (out/bench-rounds.json).
 GEMMA3 ?= $(LLM_DROP_HOME)/models/gemma-3-270m-q4_k_m.gguf
 BENCH_THREADS ?= 1 2
-BENCH_ARGS := --prompt-tokens 128,512,2048 --gen-tokens 128 --repetitions 5
+BENCH_ROUNDS ?= 1
+BENCH_ARGS ?= --prompt-tokens 128,512,2048 --gen-tokens 128 --repetitions 5
 bench: build models
 	@mkdir -p out
-	@for t in $(BENCH_THREADS); do for m in "SmolLM2-135M-Instruct.Q4_1=$(MODEL)" "gemma-3-270m-Q4_K_M=$(GEMMA3)"; do \
+	@rm -f out/bench-*-r*.json out/peer-*-r*.json
+	@for r in $$(seq 1 $(BENCH_ROUNDS)); do for t in $(BENCH_THREADS); do for m in "SmolLM2-135M-Instruct.Q4_1=$(MODEL)" "gemma-3-270m-Q4_K_M=$(GEMMA3)"; do \
 		name=$${m%%=*}; file=$${m#*=}; \
-		$(BIN) bench "$$file" --threads $$t $(BENCH_ARGS) --report out/bench-$$name-$$t.json || exit 1; \
+		$(BIN) bench "$$file" --threads $$t $(BENCH_ARGS) --report out/bench-$$name-$$t-r$$r.json || exit 1; \
 		if [ -x .venv-llamacpp/bin/python ]; then \
-			.venv-llamacpp/bin/python scripts/bench-peer.py --threads $$t --repetitions 5 --name $$name --model "$$file" --llm-drop-json out/bench-$$name-$$t.json || exit 1; \
+			.venv-llamacpp/bin/python scripts/bench-peer.py --threads $$t --repetitions 5 --name $$name --model "$$file" \
+				--llm-drop-json out/bench-$$name-$$t-r$$r.json --report out/peer-$$name-$$t-r$$r.json || exit 1; \
 		else echo "llama.cpp peer: not installed (make check-llamacpp builds it); no ratios"; fi; \
-	done; done
+	done; done; done
+	@echo; python3 scripts/bench-rounds.py out
 
 test: deps models
 	swift test -c release

@@ -3,9 +3,11 @@
 lengths and thread count as `llm-drop bench`, and prints llm-drop's figures as ratios against it.
 
     bench-peer.py --model MODEL --llm-drop-json BENCH.json [--threads 2] [--repetitions 3] [--name NAME]
+                  [--report PEER.json]
 
-`make bench` runs it once per model (SmolLM2-135M Q4_1, Gemma 3 270M Q4_K_M), right after `llm-drop
-bench` on that model, so both programs are measured in the same run on the same machine state.
+`make bench` runs it once per model (SmolLM2-135M Q4_1, Gemma 3 270M Q4_K_M) and round, right after
+`llm-drop bench` on that model, so both programs are measured in the same run on the same machine state;
+scripts/bench-rounds.py sums several rounds up.
 
 The prompt is the same deterministic token sequence llm-drop uses (taken from its JSON is not
 possible, so both use plain repeated ids of the same English text tokenized by llama.cpp).
@@ -28,6 +30,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repetitions", type=int, default=3)
     ap.add_argument("--name", help="model name for the heading (default: the file name)")
+    ap.add_argument("--report", help="also write the JSON result to this file")
     args = ap.parse_args()
     try:
         import llama_cpp
@@ -94,6 +97,12 @@ def main():
             result["ratios"]["decode"] = a / b
             print(f"{'decode ' + str(r['gen_tokens']) + ' tokens':<22}{a:>10.1f}{b:>11.1f}{a / b:>8.2f}")
     print(json.dumps(result, indent=1, sort_keys=True))
+    if args.report:
+        # Atomically, like every llm-drop output: a reader never sees half a file.
+        tmp = args.report + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(result, f, indent=1, sort_keys=True)
+        os.replace(tmp, args.report)
     return 0
 
 
