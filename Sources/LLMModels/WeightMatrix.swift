@@ -16,9 +16,12 @@ public final class WeightMatrix: @unchecked Sendable {
     /// Dequantised copy, filled by `cacheFloat32` (or the stored data itself for F32 tensors).
     private(set) var float32: UnsafePointer<Float>?
     private var owned: UnsafeMutablePointer<Float>?
-    /// The bytes the quantised products read: the stored ones, or their `repackForProducts` copy.
-    private var product: (type: GGMLType, data: UnsafeRawPointer)
-    private var ownedProduct: UnsafeMutableRawPointer?
+    /// The `repackForProducts` copy, where one is kept.
+    private var repacked: (type: GGMLType, data: UnsafeMutableRawPointer)?
+    /// The bytes the quantised products read: the repacked copy, or the stored ones.
+    private var product: (type: GGMLType, data: UnsafeRawPointer) {
+        repacked.map { ($0.type, UnsafeRawPointer($0.data)) } ?? (type, data)
+    }
 
     /// Inputs with at most this many rows multiply the stored bytes directly (each block decoded once
     /// for four rows) instead of SGEMM on f32 weights: decoding steps of up to this many sequences,
@@ -32,13 +35,12 @@ public final class WeightMatrix: @unchecked Sendable {
         self.cols = cols
         self.data = data
         self.rowBytes = type.byteCount(elements: cols)!
-        product = (type, data)
         if type == .f32 { float32 = data.assumingMemoryBound(to: Float.self) }
     }
 
     deinit {
         owned?.deallocate()
-        ownedProduct?.deallocate()
+        repacked?.data.deallocate()
     }
 
     /// Bytes the quantised products read.
@@ -47,14 +49,13 @@ public final class WeightMatrix: @unchecked Sendable {
     /// Keeps the stored blocks re-encoded in the format with faster product kernels, for the life of the
     /// model (same weights bit for bit; prefill's f32 copy and row lookups still decode the stored bytes).
     func repackForProducts(pool: ThreadPool) {
-        guard let target = Repack.target(for: type), ownedProduct == nil else { return }
+        guard let target = Repack.target(for: type), repacked == nil else { return }
         let targetRowBytes = target.byteCount(elements: cols)!, blocks = cols / type.blockSize
         let buf = UnsafeMutableRawPointer.allocate(byteCount: rows * targetRowBytes, alignment: 64)
         pool.forEachChunk(rows, granularity: 64) { range in
             for r in range { Repack.convert(type, data + r * rowBytes, into: buf + r * targetRowBytes, blocks: blocks) }
         }
-        ownedProduct = buf
-        product = (target, UnsafeRawPointer(buf))
+        repacked = (target, buf)
     }
 
     var float32Bytes: Int { type == .f32 ? 0 : rows * cols * MemoryLayout<Float>.size }

@@ -78,28 +78,26 @@ public enum Dequant {
         }
     }
 
+    /// The 5-bit quant of weight j (0 ..< 32) of a Q5_0/Q5_1 block with its 32-bit qh at byte `qh` and
+    /// qs[16] right after: the low nibble of qs[j] (j < 16) or the high one of qs[j − 16], and bit j of qh
+    /// as the 5th bit.
+    @inline(__always)
+    static func q5Quant(_ p: UnsafeRawPointer, qh: Int, weight j: Int) -> Int {
+        let bits = p.loadUnaligned(fromByteOffset: qh, as: UInt32.self).littleEndian
+        let q = p.load(fromByteOffset: qh + 4 + j % 16, as: UInt8.self)
+        return Int(j < 16 ? q & 0x0F : q >> 4) | Int((bits >> UInt32(j)) & 1) << 4
+    }
+
     /// block_q5_0 { f16 d; u8 qh[4]; u8 qs[16] }: 5th bit of weight j is bit j of qh; y = (q − 16)·d.
     static func refQ5_0(_ p: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>) {
         let d = f16(p, 0)
-        let qh = p.loadUnaligned(fromByteOffset: 2, as: UInt32.self).littleEndian
-        for j in 0..<16 {
-            let q = p.load(fromByteOffset: 6 + j, as: UInt8.self)
-            let h0 = Int((qh >> UInt32(j)) & 1) << 4, h1 = Int((qh >> UInt32(j + 16)) & 1) << 4
-            y[j] = Float((Int(q & 0x0F) | h0) - 16) * d
-            y[j + 16] = Float((Int(q >> 4) | h1) - 16) * d
-        }
+        for j in 0..<32 { y[j] = Float(q5Quant(p, qh: 2, weight: j) - 16) * d }
     }
 
     /// block_q5_1 { f16 d, m; u8 qh[4]; u8 qs[16] }: y = q·d + m.
     static func refQ5_1(_ p: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>) {
         let d = f16(p, 0), m = f16(p, 2)
-        let qh = p.loadUnaligned(fromByteOffset: 4, as: UInt32.self).littleEndian
-        for j in 0..<16 {
-            let q = p.load(fromByteOffset: 8 + j, as: UInt8.self)
-            let h0 = Int((qh >> UInt32(j)) & 1) << 4, h1 = Int((qh >> UInt32(j + 16)) & 1) << 4
-            y[j] = Float(Int(q & 0x0F) | h0) * d + m
-            y[j + 16] = Float(Int(q >> 4) | h1) * d + m
-        }
+        for j in 0..<32 { y[j] = Float(q5Quant(p, qh: 4, weight: j)) * d + m }
     }
 
     /// block_q8_0 { f16 d; i8 qs[32] }: y = q·d.

@@ -42,7 +42,7 @@ final class QuantDotInt8Tests: XCTestCase {
     /// float rounding (1e-5 · Σ|wx|, the f32 kernels' bound) — biases, scales, mins and offsets included.
     func testInt8ProductsEqualReferenceOnExactInputs() throws {
         let pool = try ThreadPool(threads: 2)
-        try QuantTestData.forEachKernelSet { set in
+        QuantTestData.forEachKernelSet { set in
             for type in Self.types {
                 let rows = 7, cols = 3 * max(type.blockSize, 64)
                 let raw = QuantTestData.randomRow(type, count: rows * cols, seed: 500 + UInt64(type.rawValue))
@@ -87,7 +87,7 @@ final class QuantDotInt8Tests: XCTestCase {
     func testInt8BatchesEqualSingleInputsAndSetsAgree() throws {
         let pool = try ThreadPool(threads: 2)
         var bySet: [String: [Float]] = [:]
-        try QuantTestData.forEachKernelSet { set in
+        QuantTestData.forEachKernelSet { set in
             var all: [Float] = []
             for type in Self.types {
                 let rows = 70, cols = 2 * max(type.blockSize, 64)  // more rows than one tile
