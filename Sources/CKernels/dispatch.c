@@ -104,6 +104,16 @@ void llmk_dot_rows_multi(int type, const void *w, size_t row_bytes, long r0, lon
     set()->mrows[type](w, row_bytes, r0, r1, cols, x, ldx, xs_t, xs_stride, y, ldy, m);
 }
 
+void llmk_il_rows(int format, const void *w, long g0, long g1, long cols, long rows, const float *x, const float *xs,
+                  float *y) {
+    set()->il_rows[format](w, g0, g1, cols, rows, x, xs, y);
+}
+
+void llmk_il_rows_multi(int format, const void *w, long g0, long g1, long cols, long rows, const float *x, long ldx,
+                        const float *xs_t, long xs_stride, float *y, long ldy, long m) {
+    set()->il_mrows[format](w, g0, g1, cols, rows, x, ldx, xs_t, xs_stride, y, ldy, m);
+}
+
 int llmk_has_int8(int type) { return type >= 0 && type < LLMK_TYPE_SLOTS && set()->rows8[type] != NULL; }
 
 void llmk_quantize_q8(const float *x, long count, int8_t *q, float *d, float *xs, int32_t *s4) {

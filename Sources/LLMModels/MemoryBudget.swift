@@ -10,8 +10,8 @@
 //                scratch a matrix is dequantised into (the largest one computed; the head's too with
 //                logits) unless an f32 copy is kept; logits of one chunk [64 · V]
 //   weights      the whole file once its pages have been read, with the faster exact re-encodings resident
-//                models decode from (`Repack`: Q5_0 as Q8_0), or — releasing pages — the layer in use and
-//                the one read ahead
+//                models decode from (f32 activations: `Interleave`), or — releasing pages — the layer in use
+//                and the one read ahead
 //   process      a fixed allowance for the binary, BLAS's buffers and the tokenizer (`processBytes`)
 // all in f32 (4 bytes).
 import Foundation
@@ -62,7 +62,9 @@ public struct MemoryBudget: Sendable, Equatable {
         var largest = 0, head = 0, float32Copy = 0, repacked = 0
         for t in source.tensors where t.shape.count >= 2 {
             if t.type != .f32 { float32Copy += t.elementCount * f }
-            if let target = Repack.target(for: t.type) { repacked += target.byteCount(elements: t.elementCount) ?? 0 }
+            if t.shape[0] > 0 {
+                repacked += WeightMatrix.productCopyBytes(t.type, rows: t.elementCount / t.shape[0], cols: t.shape[0], activations: .float32)
+            }
             if let (l, _, _) = TensorRole.layerTensor(t.name), l < c.layerCount {
                 layerBytes[l] += t.byteCount
                 largest = max(largest, t.elementCount * f)

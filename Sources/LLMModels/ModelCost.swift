@@ -8,7 +8,7 @@ extension LanguageModel {
     }
 
     /// Bytes of weights one decoded token reads (the embedding's single row aside): the stored bytes, or
-    /// the re-encoded copy a matrix decodes from (`WeightMatrix.repackForProducts`).
+    /// the re-encoded copy a matrix decodes from (`WeightMatrix.prepareProducts`).
     public var decodeWeightBytes: Int { tokenMatrices.reduce(0) { $0 + $1.productBytes } }
 
     /// Multiply-adds per token in the weight matrices; 2× this is a token's FLOPs outside attention scores.

@@ -1,8 +1,9 @@
 // A weight matrix [rows = output features, cols = input features] kept in its stored type inside the
 // memory map. Decoding (up to 16 rows of input) multiplies the stored bytes with fused dequantisation; prefill
 // dequantises to f32 — once, cached, when the model's f32 copy fits the cache budget, otherwise into a
-// per-call scratch buffer — and multiplies with BLAS SGEMM. Where an exact re-encoding has faster product
-// kernels (`Repack`: Q5_0 as Q8_0), resident models decode from that copy instead of the stored bytes.
+// per-call scratch buffer — and multiplies with BLAS SGEMM. Resident models decode from an exact
+// re-encoding with faster product kernels where one exists: with f32 activations the weights interleaved
+// across 16 rows (`Interleave`), with 8-bit ones Q5_0 as Q8_0 (`Repack`).
 import LLMFormats
 import LLMTensor
 
@@ -16,8 +17,9 @@ public final class WeightMatrix: @unchecked Sendable {
     /// Dequantised copy, filled by `cacheFloat32` (or the stored data itself for F32 tensors).
     private(set) var float32: UnsafePointer<Float>?
     private var owned: UnsafeMutablePointer<Float>?
-    /// The `repackForProducts` copy, where one is kept.
+    /// The `prepareProducts` copies, where one is kept.
     private var repacked: (type: GGMLType, data: UnsafeMutableRawPointer)?
+    private var interleaved: (format: Interleave.Format, data: UnsafeMutableRawPointer)?
     /// The bytes the quantised products read: the repacked copy, or the stored ones.
     private var product: (type: GGMLType, data: UnsafeRawPointer) {
         repacked.map { ($0.type, UnsafeRawPointer($0.data)) } ?? (type, data)
@@ -41,21 +43,49 @@ public final class WeightMatrix: @unchecked Sendable {
     deinit {
         owned?.deallocate()
         repacked?.data.deallocate()
+        interleaved?.data.deallocate()
     }
 
     /// Bytes the quantised products read.
-    var productBytes: Int { rows * product.type.byteCount(elements: cols)! }
+    var productBytes: Int {
+        if let (format, _) = interleaved { return Interleave.byteCount(format, rows: rows, cols: cols) }
+        return rows * product.type.byteCount(elements: cols)!
+    }
 
-    /// Keeps the stored blocks re-encoded in the format with faster product kernels, for the life of the
-    /// model (same weights bit for bit; prefill's f32 copy and row lookups still decode the stored bytes).
-    func repackForProducts(pool: ThreadPool) {
-        guard let target = Repack.target(for: type), repacked == nil else { return }
-        let targetRowBytes = target.byteCount(elements: cols)!, blocks = cols / type.blockSize
-        let buf = UnsafeMutableRawPointer.allocate(byteCount: rows * targetRowBytes, alignment: 64)
-        pool.forEachChunk(rows, granularity: 64) { range in
-            for r in range { Repack.convert(type, data + r * rowBytes, into: buf + r * targetRowBytes, blocks: blocks) }
+    /// Decoding and prefill both read copies (the interleaved weights and the f32 ones), not the stored bytes.
+    var decodesFromCopies: Bool { interleaved != nil && owned != nil }
+
+    /// The interleaved form the f32 products of a `type` matrix with `cols` columns decode from, where one exists.
+    static func interleavedFormat(_ type: GGMLType, cols: Int) -> Interleave.Format? {
+        cols % 32 == 0 ? Interleave.format(for: type) : nil
+    }
+
+    /// Bytes of the copy a resident matrix decodes from with `activations` (0 where it keeps none).
+    static func productCopyBytes(_ type: GGMLType, rows: Int, cols: Int, activations: ActivationPrecision) -> Int {
+        if activations == .float32, let format = interleavedFormat(type, cols: cols) {
+            return Interleave.byteCount(format, rows: rows, cols: cols)
         }
-        repacked = (target, buf)
+        return Repack.target(for: type).map { rows * $0.byteCount(elements: cols)! } ?? 0
+    }
+
+    /// Keeps the stored blocks re-encoded for the products with `activations`, for the life of the model
+    /// (same weights bit for bit; prefill's f32 copy and row lookups still decode the stored bytes).
+    func prepareProducts(for activations: ActivationPrecision, pool: ThreadPool) {
+        guard repacked == nil, interleaved == nil else { return }
+        if activations == .float32, let format = Self.interleavedFormat(type, cols: cols) {
+            let buf = UnsafeMutableRawPointer.allocate(byteCount: Interleave.byteCount(format, rows: rows, cols: cols), alignment: 64)
+            pool.forEachChunk(Interleave.groups(rows: rows), granularity: 4) { groups in
+                Interleave.convert(type, data, rows: rows, cols: cols, groups: groups, into: buf)
+            }
+            interleaved = (format, buf)
+        } else if let target = Repack.target(for: type) {
+            let targetRowBytes = target.byteCount(elements: cols)!, blocks = cols / type.blockSize
+            let buf = UnsafeMutableRawPointer.allocate(byteCount: rows * targetRowBytes, alignment: 64)
+            pool.forEachChunk(rows, granularity: 64) { range in
+                for r in range { Repack.convert(type, data + r * rowBytes, into: buf + r * targetRowBytes, blocks: blocks) }
+            }
+            repacked = (target, buf)
+        }
     }
 
     var float32Bytes: Int { type == .f32 ? 0 : rows * cols * MemoryLayout<Float>.size }
@@ -102,6 +132,14 @@ public final class WeightMatrix: @unchecked Sendable {
                pool: ThreadPool, activations: ActivationPrecision) {
         if usesInt8(activations) {
             QuantDot.gemmInt8(product.type, product.data, rows: rows, cols: cols, x, m: m, y, pool: pool)
+            return
+        }
+        if m <= Self.quantizedMaxRows, let (format, w) = interleaved {
+            if m == 1 {
+                Interleave.gemv(format, w, rows: rows, cols: cols, x, y, pool: pool)
+            } else {
+                Interleave.gemm(format, w, rows: rows, cols: cols, x, m: m, y, pool: pool)
+            }
             return
         }
         if m == 1 {

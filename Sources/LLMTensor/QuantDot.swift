@@ -15,7 +15,7 @@ public enum QuantDot {
     public static func dot(_ type: GGMLType, _ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, count: Int) -> Float {
         precondition(count >= 0 && count % type.blockSize == 0, "\(type): \(count) is not a whole number of blocks")
         var out: Float = 0
-        withBlockSums(type, x, count) { xs in
+        withBlockSums(needsBlockSums(type), x, count) { xs in
             llmk_dot_rows(Int32(type.rawValue), row, 0, 0, 1, count, x, xs, &out)
         }
         return out
@@ -47,7 +47,7 @@ public enum QuantDot {
         guard let rowBytes = type.byteCount(elements: cols) else {
             preconditionFailure("\(type): \(cols) columns is not a whole number of blocks")
         }
-        withBlockSums(type, x, cols) { xs in
+        withBlockSums(needsBlockSums(type), x, cols) { xs in
             // Chunks of ≥ 16 rows keep each thread's writes to y on separate cache lines.
             pool.forEachChunk(rows, granularity: 16) { range in
                 llmk_dot_rows(Int32(type.rawValue), w, rowBytes, range.lowerBound, range.upperBound, cols, x, xs, y)
@@ -65,8 +65,19 @@ public enum QuantDot {
         guard let rowBytes = type.byteCount(elements: cols) else {
             preconditionFailure("\(type): \(cols) columns is not a whole number of blocks")
         }
-        // Block sums transposed (block b of input i at b·stride + i), stride m rounded up to 8, padding 0.
-        let blocks = needsBlockSums(type) ? cols / 32 : 0, stride = (m + 7) / 8 * 8
+        withTransposedBlockSums(needsBlockSums(type), x, m: m, cols: cols) { xs, stride in
+            pool.forEachChunk(rows, granularity: 16) { range in
+                llmk_dot_rows_multi(Int32(type.rawValue), w, rowBytes, range.lowerBound, range.upperBound, cols,
+                                    x, cols, xs, stride, y, rows, m)
+            }
+        }
+    }
+
+    /// Runs `body` with the block sums of the m inputs transposed (block b of input i at b·stride + i,
+    /// stride m rounded up to 8, the padding 0), or with nil when they are not `needed`.
+    static func withTransposedBlockSums(_ needed: Bool, _ x: UnsafePointer<Float>, m: Int, cols: Int,
+                                        _ body: (UnsafePointer<Float>?, Int) -> Void) {
+        let blocks = needed ? cols / 32 : 0, stride = (m + 7) / 8 * 8
         withUnsafeTemporaryAllocation(of: Float.self, capacity: max(1, blocks * stride + cols / 32)) { buf in
             let xsT = buf.baseAddress!, one = xsT + blocks * stride
             xsT.initialize(repeating: 0, count: blocks * stride)
@@ -74,11 +85,7 @@ public enum QuantDot {
                 llmk_block_sums(x + i * cols, cols, one)
                 for b in 0..<blocks { xsT[b * stride + i] = one[b] }
             }
-            let xs = blocks > 0 ? UnsafePointer(xsT) : nil
-            pool.forEachChunk(rows, granularity: 16) { range in
-                llmk_dot_rows_multi(Int32(type.rawValue), w, rowBytes, range.lowerBound, range.upperBound, cols,
-                                    x, cols, xs, stride, y, rows, m)
-            }
+            body(blocks > 0 ? UnsafePointer(xsT) : nil, stride)
         }
     }
 
@@ -91,10 +98,10 @@ public enum QuantDot {
         }
     }
 
-    /// Runs `body` with xs[b] = Σ x[32b..<32b+32] when `type` needs it (else with nil).
+    /// Runs `body` with xs[b] = Σ x[32b..<32b+32] when `needed` (else with nil).
     @inline(__always)
-    static func withBlockSums<R>(_ type: GGMLType, _ x: UnsafePointer<Float>, _ count: Int, _ body: (UnsafePointer<Float>?) -> R) -> R {
-        guard needsBlockSums(type) else { return body(nil) }
+    static func withBlockSums<R>(_ needed: Bool, _ x: UnsafePointer<Float>, _ count: Int, _ body: (UnsafePointer<Float>?) -> R) -> R {
+        guard needed else { return body(nil) }
         return withUnsafeTemporaryAllocation(of: Float.self, capacity: max(1, count / 32)) { buf in
             llmk_block_sums(x, count, buf.baseAddress!)
             return body(UnsafePointer(buf.baseAddress!))

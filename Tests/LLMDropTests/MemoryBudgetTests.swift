@@ -96,19 +96,22 @@ final class MemoryBudgetTests: XCTestCase {
         XCTAssertNil(MemoryBudget.parseBytes("3Q"))
     }
 
-    /// A resident Gemma 3 keeps its Q5_0 matrices a second time, as Q8_0 (34 bytes per 32 weights), beside
+    /// A resident Gemma 3 keeps its matrices a second time, interleaved across 16 rows for the f32
+    /// products (Q5_0 and Q8_0 as 34 bytes per 32 weights, Q4_K as 384 per 512; Q6_K keeps none), beside
     /// the file's pages, the f32 copy and the per-call allowance: the budget counts them.
-    func testResidentBudgetCountsTheRepackedCopies() throws {
+    func testResidentBudgetCountsTheInterleavedCopies() throws {
         let file = try GGUFFile(path: TestPaths.gemma3())
         let config = try ModelConfig(source: file)
         let fit = try MemoryBudget(config: config, source: file, budget: 16 << 30, sequenceLength: 128)
         XCTAssertFalse(fit.releaseLayerPages)
         let matrices = file.tensors.filter { $0.shape.count >= 2 }
         let float32Copy = matrices.filter { $0.type != .f32 }.reduce(0) { $0 + 4 * $1.elementCount }
-        let repacked = matrices.filter { $0.type == .q5_0 }.reduce(0) { $0 + $1.elementCount / 32 * 34 }
-        XCTAssertEqual(repacked, 63_406_080 / 32 * 34)   // 81 matrices, 63.4 M weights
+        func weights(_ types: Set<GGMLType>) -> Int { matrices.filter { types.contains($0.type) }.reduce(0) { $0 + $1.elementCount } }
+        XCTAssertEqual(weights([.q5_0]), 63_406_080)   // 81 matrices
+        XCTAssertEqual(weights([.q4_K]), 23_592_960)   // 27 matrices
+        let copies = weights([.q5_0, .q8_0]) / 32 * 34 + weights([.q4_K]) / 512 * 384
         let perCall = 4 * 4 * 128 * 128 + MemoryBudget.processBytes   // one query tile's scores for 4 heads
-        XCTAssertEqual(fit.fixedBytes, file.storageBytes + repacked + perCall + float32Copy)
+        XCTAssertEqual(fit.fixedBytes, file.storageBytes + copies + perCall + float32Copy)
     }
 
     /// Without --max-memory: 80 % of MemAvailable, or of physical memory where /proc/meminfo has none.

@@ -83,14 +83,17 @@ final class Gemma3ReferenceTests: XCTestCase {
         }
     }
 
-    /// A resident model decodes its Q5_0 matrices from their Q8_0 re-encoding (the same weights); a model
-    /// streaming its pages decodes the stored blocks. Both give the same logits up to summation order.
-    func testRepackedDecodeMatchesStoredBlocks() throws {
+    /// A resident model decodes from its weights interleaved across 16 rows (the same weights); a model
+    /// streaming its pages decodes the stored blocks row by row. Both give the same logits up to summation
+    /// order.
+    func testInterleavedDecodeMatchesStoredBlocks() throws {
         let model = try Self.model.get()
         let stored = try LanguageModel(path: TestPaths.gemma3(), options: LoadOptions(threads: 2, releaseLayerPages: true))
-        // 81 Q5_0 matrices of 640 columns: 12 more bytes a block of 32 in the copy decoding reads.
-        let q5Weights = try GGUFFile(path: TestPaths.gemma3()).tensors.filter { $0.type == .q5_0 }.reduce(0) { $0 + $1.elementCount }
-        XCTAssertEqual(model.decodeWeightBytes - stored.decodeWeightBytes, q5Weights / 32 * 12)
+        // The copies decoding reads: Q5_0 as 8-bit quants, 12 more bytes a block of 32; Q4_K with f32
+        // sub-block scales and offsets, 96 more bytes per 512 weights; Q8_0 the same bytes.
+        let tensors = try GGUFFile(path: TestPaths.gemma3()).tensors
+        func weights(_ type: GGMLType) -> Int { tensors.filter { $0.type == type }.reduce(0) { $0 + $1.elementCount } }
+        XCTAssertEqual(model.decodeWeightBytes - stored.decodeWeightBytes, weights(.q5_0) / 32 * 12 + weights(.q4_K) / 512 * 96)
         let ids = model.tokenizer.encode("The capital of France is Paris, and the capital of Italy is", addSpecialTokens: true)
         let a = try model.makeCache(capacity: 32), b = try stored.makeCache(capacity: 32)
         for (t, id) in ids.enumerated() {

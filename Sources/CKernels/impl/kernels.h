@@ -377,6 +377,10 @@ LLMK_FLOAT_MROWS(f32)
 LLMK_FLOAT_MROWS(f16)
 LLMK_FLOAT_MROWS(bf16)
 
+// MARK: interleaved rows
+
+#include "interleaved.h"
+
 // MARK: dequantisation
 
 #define LLMK_DEQUANT(fmt, weights, bytes)                                                            \
@@ -571,6 +575,8 @@ const struct llmk_set LLMK_CAT(llmk_set_, LLMK_SET) = {
                 [6] = dequant_q5_0, [7] = dequant_q5_1, [8] = dequant_q8_0, [10] = dequant_q2_K,
                 [11] = dequant_q3_K, [12] = dequant_q4_K, [13] = dequant_q5_K, [14] = dequant_q6_K,
                 [30] = dequant_bf16},
+    .il_rows = {il_rows_q8, il_rows_q4_0, il_rows_q4_1, il_rows_q4_k},
+    .il_mrows = {il_mrows_q8, il_mrows_q4_0, il_mrows_q4_1, il_mrows_q4_k},
     .rows8 = {[2] = rows8_q4_0, [3] = rows8_q4_1, [6] = rows8_q5_0, [7] = rows8_q5_1, [8] = rows8_q8_0,
               [12] = rows8_q4_K, [13] = rows8_q5_K, [14] = rows8_q6_K},
     .quantize_q8 = quantize_q8,

@@ -12,16 +12,24 @@ typedef void (*llmk_mrows_fn)(const unsigned char *w, size_t row_bytes, long r0,
 typedef void (*llmk_rows8_fn)(const unsigned char *w, size_t row_bytes, long r0, long r1, long cols,
                               const int8_t *q, const float *d, const float *xs, const int32_t *s4,
                               float *y, long ldy, long m);
+typedef void (*llmk_il_rows_fn)(const unsigned char *w, long g0, long g1, long cols, long rows, const float *x,
+                                const float *xs, float *y);
+typedef void (*llmk_il_mrows_fn)(const unsigned char *w, long g0, long g1, long cols, long rows, const float *x,
+                                 long ldx, const float *xs_t, long xs_stride, float *y, long ldy, long m);
 typedef void (*llmk_dequant_fn)(const unsigned char *src, float *dst, long count);
 
 /// Indexed by ggml type id; NULL where the type does not exist.
 #define LLMK_TYPE_SLOTS 31
+/// Interleaved formats (CKernels.h), by id.
+#define LLMK_IL_SLOTS 4
 
 struct llmk_set {
     const char *name;
     llmk_rows_fn rows[LLMK_TYPE_SLOTS];
     llmk_mrows_fn mrows[LLMK_TYPE_SLOTS];
     llmk_dequant_fn dequant[LLMK_TYPE_SLOTS];
+    llmk_il_rows_fn il_rows[LLMK_IL_SLOTS];
+    llmk_il_mrows_fn il_mrows[LLMK_IL_SLOTS];
     /// 8-bit-activation products; NULL for types without one.
     llmk_rows8_fn rows8[LLMK_TYPE_SLOTS];
     void (*quantize_q8)(const float *x, long count, int8_t *q, float *d, float *xs, int32_t *s4);

@@ -43,6 +43,17 @@ void llmk_dot_rows(int type, const void *w, size_t row_bytes, long r0, long r1, 
 void llmk_dot_rows_multi(int type, const void *w, size_t row_bytes, long r0, long r1, long cols,
                          const float *x, long ldx, const float *xs_t, long xs_stride, float *y, long ldy, long m);
 
+/// Interleaved weights (Sources/LLMTensor/Interleave.swift lays them out): 16 rows a group, one lane per
+/// row. Formats: 0 q8 (from Q8_0, Q5_0), 1 q4_0, 2 q4_1, 3 q4_k. y[r] = Σ_i w(r, i)·x[i] for the rows
+/// r < `rows` of groups [g0, g1); `xs` as for llmk_dot_rows (may be NULL for q8).
+void llmk_il_rows(int format, const void *w, long g0, long g1, long cols, long rows, const float *x, const float *xs,
+                  float *y);
+
+/// llmk_il_rows for m inputs, arguments as llmk_dot_rows_multi's (block sums transposed); every output
+/// equals llmk_il_rows' for that input bit for bit.
+void llmk_il_rows_multi(int format, const void *w, long g0, long g1, long cols, long rows, const float *x, long ldx,
+                        const float *xs_t, long xs_stride, float *y, long ldy, long m);
+
 /// 8-bit activations (opt-in; llama.cpp's default numerics): 1 when `type` has a kernel that multiplies its
 /// stored quants with an input quantised by llmk_quantize_q8 in integer arithmetic (Q4_0, Q4_1, Q5_0,
 /// Q5_1, Q8_0, Q4_K, Q5_K, Q6_K).
