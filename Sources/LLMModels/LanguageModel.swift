@@ -213,18 +213,21 @@ public final class LanguageModel: @unchecked Sendable {
             if let a = layer.attention { used += [a.q, a.k, a.v, a.o] }
             if let m = layer.mlp { used += [m.gate, m.up, m.down] }
         }
+        // Resident weights decode from their faster exact re-encodings (streamed ones are read once a pass).
+        // Interleaved ones serve every product, decoding and prefill alike, so their stored pages leave the
+        // resident set as soon as the copy exists (row lookups fault single pages back in).
+        if !releasesLayerPages {
+            for m in used {
+                m.prepareProducts(for: options.activations, pool: pool)
+                if m.isInterleaved { m.advise(.dontNeed) }
+            }
+        }
         // Only the matrices this plan computes with f32 weights (SGEMM) are cached or need scratch.
-        let float32Users = used.filter { !$0.usesInt8(options.activations) }
-        cachesFloat32 = float32Users.reduce(0) { $0 + $1.float32Bytes } <= options.float32CacheBudget
+        let float32Users = used.filter { !$0.usesInt8(options.activations) && !$0.isInterleaved }
+        cachesFloat32 = !float32Users.isEmpty && float32Users.reduce(0) { $0 + $1.float32Bytes } <= options.float32CacheBudget
         scratchFloats = cachesFloat32 ? 0 : float32Users.map { $0.rows * $0.cols }.max() ?? 0
-        for m in used {
-            // Resident weights decode from their faster exact re-encodings (streamed ones are read once a pass).
-            if !releasesLayerPages { m.prepareProducts(for: options.activations, pool: pool) }
-            if cachesFloat32 && !m.usesInt8(options.activations) { m.cacheFloat32(pool: pool) }
-            // With both copies, no product reads the stored pages again: they leave the resident set one
-            // matrix at a time, so the peak holds one matrix's three forms, not the whole file beside both
-            // copies (row lookups fault single pages back in).
-            if m.decodesFromCopies { m.advise(.dontNeed) }
+        if cachesFloat32 {
+            for m in float32Users { m.cacheFloat32(pool: pool) }
         }
     }
 

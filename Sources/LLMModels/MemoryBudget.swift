@@ -7,8 +7,8 @@
 //                what the job keeps beside the call (scoring's observer: the block input, residual and
 //                normed input [3D]; kld: the original's final hidden state [D])
 //   per call     attention scores of one query tile for every head [H · min(T, 128) · T]; the weight
-//                scratch a matrix is dequantised into (the largest one computed; the head's too with
-//                logits) unless an f32 copy is kept; logits of one chunk [64 · V]
+//                scratch a matrix is dequantised into (the largest one computed without an interleaved
+//                copy; the head's too with logits) unless an f32 copy is kept; logits of one chunk [64 · V]
 //   weights      the whole file once its pages have been read, with the faster exact re-encodings resident
 //                models decode from (f32 activations: `Interleave`), or — releasing pages — the layer in use
 //                and the one read ahead
@@ -57,22 +57,26 @@ public struct MemoryBudget: Sendable, Equatable {
         let ropeVariants = Set(zip(c.rope.base, c.rope.linearFactor).map { "\($0) \($1)" }).count
         bytesPerRow = f * (3 * D + 2 * Q + 2 * K + 2 * F + ropeVariants * c.rope.dimensions + D + observerRowCopies * D)
 
-        // Matrices: per layer (stored bytes, largest f32 size), the head, the f32 copy of everything.
+        // Matrices: per layer (stored bytes, largest f32 size), the head, the copies resident models decode
+        // from, and the f32 copy of the rest (interleaved matrices serve prefill too, so need neither).
         var layerBytes = Array(repeating: 0, count: c.layerCount)
-        var largest = 0, head = 0, float32Copy = 0, repacked = 0
-        for t in source.tensors where t.shape.count >= 2 {
-            if t.type != .f32 { float32Copy += t.elementCount * f }
-            if t.shape[0] > 0 {
-                repacked += WeightMatrix.productCopyBytes(t.type, rows: t.elementCount / t.shape[0], cols: t.shape[0], activations: .float32)
-            }
+        var largest = 0, largestPlain = 0, head = 0, headPlain = 0, float32Copy = 0, repacked = 0
+        for t in source.tensors where t.shape.count >= 2 && t.shape[0] > 0 {
+            let cols = t.shape[0], rows = t.elementCount / cols
+            let plain = WeightMatrix.interleavedFormat(t.type, cols: cols) == nil
+            if t.type != .f32 && plain { float32Copy += t.elementCount * f }
+            repacked += WeightMatrix.productCopyBytes(t.type, rows: rows, cols: cols, activations: .float32)
             if let (l, _, _) = TensorRole.layerTensor(t.name), l < c.layerCount {
                 layerBytes[l] += t.byteCount
                 largest = max(largest, t.elementCount * f)
+                if plain { largestPlain = max(largestPlain, t.elementCount * f) }
             } else if t.name == TensorRole.output.ggufName || (c.tiedEmbeddings && t.name == TensorRole.tokenEmbedding.ggufName) {
                 head = t.elementCount * f
+                headPlain = plain ? head : 0
             }
         }
-        let scratch = max(largest, logits ? head : 0)
+        // Scratch for one matrix's f32 weights: any matrix when streaming, only plain ones when resident.
+        let scratch = max(largest, logits ? head : 0), residentScratch = max(largestPlain, logits ? headPlain : 0)
         let perCall = f * (c.heads.max() ?? 0) * min(T, 128) * T + (logits ? f * 64 * V : 0) + Self.processBytes
         let streamed = 2 * (layerBytes.max() ?? 0)        // the layer in use and the next, read ahead
         let oneSample = bytesPerRow * T
@@ -83,8 +87,8 @@ public struct MemoryBudget: Sendable, Equatable {
         // only speeds prefill up, and a large budget is no reason to spend most of it on a second copy.
         if float32Copy <= LoadOptions.defaultFloat32CacheBudget && resident + float32Copy + oneSample <= budget {
             (releaseLayerPages, float32CacheBudget, fixedBytes) = (false, float32Copy, resident + float32Copy)
-        } else if resident + scratch + oneSample <= budget {
-            (releaseLayerPages, float32CacheBudget, fixedBytes) = (false, 0, resident + scratch)
+        } else if resident + residentScratch + oneSample <= budget {
+            (releaseLayerPages, float32CacheBudget, fixedBytes) = (false, 0, resident + residentScratch)
         } else {
             (releaseLayerPages, float32CacheBudget, fixedBytes) = (true, 0, streamed + scratch + perCall)
         }

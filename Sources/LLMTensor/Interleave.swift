@@ -123,13 +123,20 @@ public enum Interleave {
         }
     }
 
-    /// y[i·rows + r] = row r · x[i·cols ..<] for the m inputs in x; every output equals `gemv`'s for that
-    /// input bit for bit (a batch of sequences decodes exactly as each would alone).
+    /// Weight bytes a tile of groups spans: every input passes over a tile while it sits in L2.
+    static let tileBytes = 128 << 10
+
+    /// y[i·rows + r] = row r · x[i·cols ..<] for the m inputs in x (any m: decoding steps and prefill);
+    /// every output equals `gemv`'s for that input bit for bit, so a batch of sequences decodes exactly
+    /// as each would alone and a prompt's products do not depend on how it is chunked.
     public static func gemm(_ format: Format, _ w: UnsafeRawPointer, rows: Int, cols: Int,
                             _ x: UnsafePointer<Float>, m: Int, _ y: UnsafeMutablePointer<Float>, pool: ThreadPool) {
-        QuantDot.withTransposedBlockSums(format.needsBlockSums, x, m: m, cols: cols) { xs, stride in
+        let tile = max(1, tileBytes / (cols / 32 * format.blockBytes))
+        QuantDot.withTransposedBlockSums(format.needsBlockSums, x, m: m, cols: cols) { xs, xsStride in
             pool.forEachChunk(groups(rows: rows), granularity: 1) { g in
-                llmk_il_rows_multi(format.rawValue, w, g.lowerBound, g.upperBound, cols, rows, x, cols, xs, stride, y, rows, m)
+                for t in stride(from: g.lowerBound, to: g.upperBound, by: tile) {
+                    llmk_il_rows_multi(format.rawValue, w, t, min(t + tile, g.upperBound), cols, rows, x, cols, xs, xsStride, y, rows, m)
+                }
             }
         }
     }
