@@ -128,8 +128,8 @@ public final class WeightMatrix: @unchecked Sendable {
         activations == .int8 && QuantDot.supportsInt8(product.type) && cols % 32 == 0
     }
 
-    /// y[m, rows] = x[m, cols] · Wᵀ. `scratch` must hold rows × cols floats when the matrix has no f32 copy
-    /// (and does not use 8-bit activations).
+    /// y[m, rows] = x[m, cols] · Wᵀ. `scratch` must hold rows × cols floats when the matrix has neither an
+    /// interleaved nor an f32 copy (and does not use 8-bit activations).
     func apply(_ x: UnsafePointer<Float>, m: Int, _ y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>?,
                pool: ThreadPool, activations: ActivationPrecision) {
         if usesInt8(activations) {

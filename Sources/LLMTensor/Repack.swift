@@ -1,4 +1,6 @@
-// Exact re-encodings of stored weight blocks into a format whose product kernels are faster. A Q5_0
+// Exact re-encodings of stored weight blocks, row by row, into a format whose product kernels are faster:
+// what resident models with 8-bit activations decode from (f32 ones use `Interleave`, which re-encodes
+// Q5_0 the same way, interleaved across rows). A Q5_0
 // block { f16 d; u8 qh[4]; u8 qs[16] } holds weights (q − 16)·d with q < 32, so q − 16 fits a signed
 // byte and the block is a Q8_0 block { f16 d; i8 qs[32] } with the same d: every weight dequantises to
 // the same f32, bit for bit. Decoding Q8_0 needs no nibble split or 5th-bit merge, and its 8-bit-
