@@ -92,6 +92,14 @@ const char *llmk_supported(int index) {
     return index >= 0 && index < n ? sets[index]->name : NULL;
 }
 
+void llmk_spin_hint(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ volatile("yield");
+#endif
+}
+
 void llmk_block_sums(const float *x, long count, float *xs) { set()->block_sums(x, count, xs); }
 
 void llmk_dot_rows(int type, const void *w, size_t row_bytes, long r0, long r1, long cols,

@@ -3,6 +3,7 @@
 // Decoding issues a few hundred small GEMVs per token, each a few tens of microseconds: waking a
 // parked thread for each (as Dispatch does) costs about as much as the work. So the pool keeps its
 // workers spinning briefly between jobs and parks them on a semaphore only after a quiet spell.
+import CKernels
 import Dispatch
 import Foundation
 import Synchronization
@@ -58,8 +59,10 @@ final class Workers: @unchecked Sendable {
     private let issue = NSLock()
     private nonisolated(unsafe) var job: (Int) -> Void = { _ in }
     private nonisolated(unsafe) var jobChunks = 0
-    /// Spins (≈ tens of microseconds) before a worker parks.
-    private static let spinLimit = 20_000
+    /// How long an idle worker spins before it parks. A forward pass leaves the workers idle between its
+    /// products (norms, RoPE, the cache update, sampling), and waking a parked thread costs tens of
+    /// microseconds in a VM — as much as a decoding product — so the window spans those gaps.
+    private static let spinNanoseconds: UInt64 = 2_000_000
 
     private static let registry = Mutex<[Int: Workers]>([:])
 
@@ -102,20 +105,25 @@ final class Workers: @unchecked Sendable {
     private func loop(_ i: Int) {
         var seen = 0
         while true {
-            var spins = 0
+            var spins = 0, spinStart: UInt64 = 0
             var g = generation.load(ordering: .sequentiallyConsistent)
             while g == seen {
                 spins += 1
-                if spins < Self.spinLimit {
-                    spinHint()
-                } else {
-                    // Park; re-check after announcing it so a job issued meanwhile is not missed.
-                    // (Store-then-load on both sides: only sequentially consistent ordering rules out
-                    // both threads reading the old value.)
-                    slots[i].sleeping.store(true, ordering: .sequentiallyConsistent)
-                    if generation.load(ordering: .sequentiallyConsistent) == seen { slots[i].wake.wait() }
-                    slots[i].sleeping.store(false, ordering: .sequentiallyConsistent)
-                    spins = 0
+                spinHint()
+                // The clock is read once every 256 spins (PAUSE takes ~10–150 cycles depending on the CPU).
+                if spins & 255 == 0 {
+                    let now = DispatchTime.now().uptimeNanoseconds
+                    if spinStart == 0 { spinStart = now }
+                    if now - spinStart > Self.spinNanoseconds {
+                        // Park; re-check after announcing it so a job issued meanwhile is not missed.
+                        // (Store-then-load on both sides: only sequentially consistent ordering rules out
+                        // both threads reading the old value.)
+                        slots[i].sleeping.store(true, ordering: .sequentiallyConsistent)
+                        if generation.load(ordering: .sequentiallyConsistent) == seen { slots[i].wake.wait() }
+                        slots[i].sleeping.store(false, ordering: .sequentiallyConsistent)
+                        spins = 0
+                        spinStart = 0
+                    }
                 }
                 g = generation.load(ordering: .sequentiallyConsistent)
             }
@@ -132,15 +140,7 @@ private final class Slot: Sendable {
     let wake = DispatchSemaphore(value: 0)
 }
 
+/// One step of a busy wait: the CPU's spin-loop hint (x86 PAUSE, arm YIELD), which frees the core's
+/// resources and saves power while the wait lasts.
 @inline(__always)
-private func spinHint() {
-    #if arch(x86_64) || arch(i386)
-    _mm_pause_compat()
-    #endif
-}
-
-@inline(__always)
-private func _mm_pause_compat() {
-    // A short busy-wait step; `sched_yield` would give the core away for far too long.
-    for _ in 0..<8 { _ = 0 }
-}
+private func spinHint() { llmk_spin_hint() }

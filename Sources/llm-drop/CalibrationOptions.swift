@@ -37,7 +37,10 @@ struct CalibrationOptions: ParsableArguments {
         }
         if calibration == "self" {
             let bar = ProgressBar("generating calibration (tokens)", total: samples * (seqLen - 1))
-            return try CalibrationSet.selfGenerated(model: model, samples: samples, length: seqLen, seed: seed) { done, _ in bar.update(done) }
+            let start = ContinuousClock.now
+            let set = try CalibrationSet.selfGenerated(model: model, samples: samples, length: seqLen, seed: seed) { done, _ in bar.update(done) }
+            Log.info("generated \(samples) calibration samples of \(seqLen) tokens in \(Format.seconds(ContinuousClock.now - start))")
+            return set
         }
         let set = try CalibrationSet.fromDocuments(TextCorpus.documents(at: calibration), tokenizer: model.tokenizer,
                                                    samples: samples, length: seqLen, sampling: sampling, source: calibration)

@@ -43,6 +43,9 @@ void llmk_dot_rows(int type, const void *w, size_t row_bytes, long r0, long r1, 
 void llmk_dot_rows_multi(int type, const void *w, size_t row_bytes, long r0, long r1, long cols,
                          const float *x, long ldx, const float *xs_t, long xs_stride, float *y, long ldy, long m);
 
+/// The CPU's spin-loop hint (PAUSE on x86, YIELD on arm64), for busy waits.
+void llmk_spin_hint(void);
+
 /// Interleaved weights (Sources/LLMTensor/Interleave.swift lays them out): 16 rows a group, one lane per
 /// row. Formats: 0 q8 (from Q8_0, Q5_0), 1 q4_0, 2 q4_1, 3 q4_k. y[r] = Σ_i w(r, i)·x[i] for the rows
 /// r < `rows` of groups [g0, g1); `xs` as for llmk_dot_rows (may be NULL for q8).
