@@ -91,6 +91,10 @@ LLMK_INLINE void il_groups(int kind, int f32, int offset, long bytes, int n, con
         const unsigned char *p = w + g * blocks * bytes;
         f32x16 acc[IL_INPUTS] = {{0}}, off[IL_INPUTS] = {{0}}, t[IL_INPUTS];
         for (long b = 0; b < blocks; b++, p += bytes) {
+            // Decoding streams the weights from memory once a token: software prefetch 8 KiB ahead keeps
+            // more lines in flight than the hardware prefetcher alone (a 178 MB Q8_0 head on Zen 5, one
+            // core: 20 → 25 G weights/s, the mean of five runs each).
+            for (long o = 0; o < bytes; o += 64) __builtin_prefetch(p + 8192 + o);
             const float *xb[IL_INPUTS];
             for (int i = 0; i < n; i++) xb[i] = x + i * ldx + 32 * b;
             il_block(kind, p + IL_QUANTS_AT(f32, offset), xb, n, t);
