@@ -71,7 +71,8 @@ public final class WeightMatrix: @unchecked Sendable {
     }
 
     /// Keeps the stored blocks re-encoded for the products with `activations`, for the life of the model
-    /// (same weights bit for bit; prefill's f32 copy and row lookups still decode the stored bytes).
+    /// (same weights bit for bit): interleaved, which serves decoding and prefill, or row by row (`Repack`),
+    /// which serves decoding. Row lookups, and prefill's f32 weights where used, still decode the stored bytes.
     func prepareProducts(for activations: ActivationPrecision, pool: ThreadPool) {
         guard repacked == nil, interleaved == nil else { return }
         if activations == .float32, let format = Self.interleavedFormat(type, cols: cols) {
