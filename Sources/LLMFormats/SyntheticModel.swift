@@ -172,7 +172,8 @@ public struct SyntheticModel {
     }
 
     /// 256 byte tokens (GPT-2's byte-to-character map, no merges: one token per byte), `<s>` and `</s>`,
-    /// then unused `[PAD n]` tokens up to the vocabulary size, as the converter pads vocabularies.
+    /// then unused `[PAD n]` tokens up to the vocabulary size, as the converter pads vocabularies. The
+    /// pre-tokenizer carries llama.cpp's name, "gpt-2": llama.cpp refuses a file that says "gpt2".
     func byteLevelTokenizer() -> [(String, GGUFValue)] {
         let tokens = ByteLevelMap.tokens + ["<s>", "</s>"]
         var types: [Int32] = Array(repeating: 1, count: 256) + [3, 3]
@@ -180,7 +181,7 @@ public struct SyntheticModel {
         for i in tokens.count..<shape.vocabularySize { all.append("[PAD\(i)]"); types.append(5) }
         return [
             ("tokenizer.ggml.model", .string("gpt2")),
-            ("tokenizer.ggml.pre", .string("gpt2")),
+            ("tokenizer.ggml.pre", .string("gpt-2")),
             ("tokenizer.ggml.tokens", .array(elementType: .string, all.map { .string($0) })),
             ("tokenizer.ggml.token_type", .array(elementType: .int32, types.map { .int32($0) })),
             ("tokenizer.ggml.merges", .array(elementType: .string, [])),

@@ -115,6 +115,7 @@ final class SyntheticModelTests: XCTestCase {
         XCTAssertEqual(Set(tokens).count, 320)
         XCTAssertEqual(tokens[256...258], ["<s>", "</s>", "[PAD258]"])
         XCTAssertEqual(meta["tokenizer.ggml.token_type"]?.ints?.last, 5)
+        XCTAssertEqual(meta["tokenizer.ggml.pre"]?.string, "gpt-2")
     }
 
     func testTokenizerCopiedFromAnotherModelIsPaddedOrRefused() throws {
