@@ -59,7 +59,7 @@ public final class WeightMatrix: @unchecked Sendable {
 
     /// The interleaved form the f32 products of a `type` matrix with `cols` columns decode from, where one exists.
     static func interleavedFormat(_ type: GGMLType, cols: Int) -> Interleave.Format? {
-        cols % 32 == 0 ? Interleave.format(for: type) : nil
+        Interleave.format(for: type).flatMap { cols % $0.unitColumns == 0 ? $0 : nil }
     }
 
     /// Bytes of the copy a resident matrix decodes from with `activations` (0 where it keeps none).

@@ -199,23 +199,17 @@ public enum Dequant {
     /// bits 2k…2k+1 of qh[32n + l]; y = (d·scales[g])·(q − 32) with g = weight / 16.
     static func refQ6_K(_ p: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>) {
         let d = f16(p, 208)
-        for n in 0..<2 {
-            for l in 0..<32 {
-                let qlA = p.load(fromByteOffset: 64 * n + l, as: UInt8.self)
-                let qlB = p.load(fromByteOffset: 64 * n + l + 32, as: UInt8.self)
-                let qh = p.load(fromByteOffset: 128 + 32 * n + l, as: UInt8.self)
-                let q1 = Int((qlA & 0x0F) | ((qh >> 0) & 3) << 4) - 32
-                let q2 = Int((qlB & 0x0F) | ((qh >> 2) & 3) << 4) - 32
-                let q3 = Int((qlA >> 4) | ((qh >> 4) & 3) << 4) - 32
-                let q4 = Int((qlB >> 4) | ((qh >> 6) & 3) << 4) - 32
-                let g = 8 * n + l / 16
-                func sc(_ k: Int) -> Float { Float(p.load(fromByteOffset: 192 + g + k, as: Int8.self)) }
-                y[128 * n + l] = d * sc(0) * Float(q1)
-                y[128 * n + l + 32] = d * sc(2) * Float(q2)
-                y[128 * n + l + 64] = d * sc(4) * Float(q3)
-                y[128 * n + l + 96] = d * sc(6) * Float(q4)
-            }
+        for j in 0..<256 {
+            y[j] = d * Float(p.load(fromByteOffset: 192 + j / 16, as: Int8.self)) * Float(q6Quant(p, weight: j) - 32)
         }
+    }
+
+    /// The 6-bit quant (0 … 63) of weight j of a Q6_K block.
+    static func q6Quant(_ p: UnsafeRawPointer, weight j: Int) -> Int {
+        let n = j / 128, k = j % 128 / 32, l = j % 32
+        let ql = Int(p.load(fromByteOffset: 64 * n + l + 32 * (k & 1), as: UInt8.self)) >> (k < 2 ? 0 : 4) & 0x0F
+        let qh = Int(p.load(fromByteOffset: 128 + 32 * n + l, as: UInt8.self)) >> (2 * k) & 3
+        return ql | qh << 4
     }
 }
 

@@ -105,8 +105,8 @@ final class MemoryBudgetTests: XCTestCase {
     }
 
     /// A resident Gemma 3 keeps its matrices a second time, interleaved across 16 rows for the f32
-    /// products (Q5_0 and Q8_0 as 34 bytes per 32 weights, Q4_K as 384 per 512), beside the file's pages,
-    /// the f32 copy of the rest (its Q6_K matrices) and the per-call allowance: the budget counts them.
+    /// products (Q5_0 and Q8_0 as 34 bytes per 32 weights, Q4_K as 2368 per 4096, Q6_K as 274 per 256),
+    /// beside the file's pages and the per-call allowance, with no f32 copy: the budget counts them.
     func testResidentBudgetCountsTheInterleavedCopies() throws {
         let file = try GGUFFile(path: TestPaths.gemma3())
         let config = try ModelConfig(source: file)
@@ -116,10 +116,11 @@ final class MemoryBudgetTests: XCTestCase {
         func weights(_ types: Set<GGMLType>) -> Int { matrices.filter { types.contains($0.type) }.reduce(0) { $0 + $1.elementCount } }
         XCTAssertEqual(weights([.q5_0]), 63_406_080)   // 81 matrices
         XCTAssertEqual(weights([.q4_K]), 23_592_960)   // 27 matrices
-        let copies = weights([.q5_0, .q8_0]) / 32 * 34 + weights([.q4_K]) / 512 * 384, float32Copy = 4 * weights([.q6_K])
         XCTAssertEqual(weights([.q6_K]), 11_796_480)   // 9 matrices
+        let copies = weights([.q5_0, .q8_0]) / 32 * 34 + weights([.q4_K]) / 4096 * 2368 + weights([.q6_K]) / 256 * 274
         let perCall = 4 * 4 * 128 * 128 + MemoryBudget.processBytes   // one query tile's scores for 4 heads
-        XCTAssertEqual(fit.fixedBytes, file.storageBytes + copies + perCall + float32Copy)
+        XCTAssertEqual(fit.fixedBytes, file.storageBytes + copies + perCall)
+        XCTAssertEqual(fit.float32CacheBudget, 0)
     }
 
     /// Without --max-memory: 80 % of MemAvailable, or of physical memory where /proc/meminfo has none.

@@ -89,11 +89,12 @@ final class Gemma3ReferenceTests: XCTestCase {
     func testInterleavedDecodeMatchesStoredBlocks() throws {
         let model = try Self.model.get()
         let stored = try LanguageModel(path: TestPaths.gemma3(), options: LoadOptions(threads: 2, releaseLayerPages: true))
-        // The copies decoding reads: Q5_0 as 8-bit quants, 12 more bytes a block of 32; Q4_K with f32
-        // sub-block scales and offsets, 96 more bytes per 512 weights; Q8_0 the same bytes.
+        // The copies decoding reads: Q5_0 as 8-bit quants, 12 more bytes a block of 32; Q4_K with f16 d
+        // and dmin per row and super-block instead of per 16 rows × super-block, 64 more bytes per 16 × 256
+        // weights; Q6_K's 6-bit quants as bytes, 64 more bytes per 256 weights; Q8_0 the same bytes.
         let tensors = try GGUFFile(path: TestPaths.gemma3()).tensors
         func weights(_ type: GGMLType) -> Int { tensors.filter { $0.type == type }.reduce(0) { $0 + $1.elementCount } }
-        XCTAssertEqual(model.decodeWeightBytes - stored.decodeWeightBytes, weights(.q5_0) / 32 * 12 + weights(.q4_K) / 512 * 96)
+        XCTAssertEqual(model.decodeWeightBytes - stored.decodeWeightBytes, weights(.q5_0) / 32 * 12 + weights(.q4_K) / 4096 * 64 + weights(.q6_K) / 256 * 64)
         let ids = model.tokenizer.encode("The capital of France is Paris, and the capital of Italy is", addSpecialTokens: true)
         let a = try model.makeCache(capacity: 32), b = try stored.makeCache(capacity: 32)
         for (t, id) in ids.enumerated() {

@@ -6,7 +6,7 @@ import LLMTensor
 import XCTest
 
 final class InterleaveTests: XCTestCase {
-    static let sources: [GGMLType] = [.q8_0, .q5_0, .q4_0, .q4_1, .q4_K]
+    static let sources: [GGMLType] = [.q8_0, .q5_0, .q4_0, .q4_1, .q4_K, .q6_K]
 
     /// rows × cols stored weights of `type`, interleaved.
     private func interleaved(_ type: GGMLType, _ raw: [UInt8], rows: Int, cols: Int) -> (Interleave.Format, [UInt8]) {
@@ -22,10 +22,14 @@ final class InterleaveTests: XCTestCase {
 
     func testFormatsOfStoredTypes() {
         for type in GGMLType.allCases {
-            let expected: Interleave.Format? = [.q8_0: .q8, .q5_0: .q8, .q4_0: .q4_0, .q4_1: .q4_1, .q4_K: .q4_K][type]
+            let expected: Interleave.Format? = [.q8_0: .q8, .q5_0: .q8, .q4_0: .q4_0, .q4_1: .q4_1, .q4_K: .q4_K, .q6_K: .q6_K][type]
             XCTAssertEqual(Interleave.format(for: type), expected, "\(type)")
         }
         XCTAssertEqual(Interleave.byteCount(.q8, rows: 37, cols: 64), 3 * 2 * 544)  // 37 rows: 3 groups, the last padded
+        // K-quants keep their integer sub-block scales: Q4_K 4.625 bits a weight (the file's 4.5 plus f16 d
+        // and dmin per row and super-block), Q6_K 8.5625 (its quants as bytes: 2 more bits than the file).
+        XCTAssertEqual(Interleave.byteCount(.q4_K, rows: 32, cols: 512), 2 * 2 * 2368)
+        XCTAssertEqual(Interleave.byteCount(.q6_K, rows: 32, cols: 512), 32 * (GGMLType.q6_K.byteCount(elements: 512)! + 2 * 512 / 8))
     }
 
     /// Random matrices whose row count leaves a partial group, and the gguf package's fixture as one row.

@@ -5,14 +5,19 @@
 // per 32 weights of every row, and reduce every row across lanes; these do neither (Zen 5, one core,
 // weights in L2: Q8_0 62 vs 28 G weights/s, Q4_1 57 vs 27).
 //
-// Per group and 32-weight block: the scales (16 × f16, or 16 × f32 for K-quant sub-blocks), the offsets
-// where the format has them, then the quants column by column, 16 lanes a column: signed bytes (q8), or
-// bytes whose low nibble is column k and high nibble column k + 16 (u4).
+// A group is a run of units (16 rows × 32 weights, or 16 rows × 256 for K-quant super-blocks): scales,
+// offsets where the format has them, then the quants column by column, 16 lanes a column: signed bytes
+// (q8, Q6_K), or bytes whose low nibble is column k and high nibble column k + 16 (u4). K-quant units keep
+// the stored integers of their sub-block scales: Q4_K costs 4.625 bits a weight (4.5 in the file), Q6_K
+// 8.5625 (6.5625) — its 6-bit quants as bytes decode at twice the rate of the packed bits, which from
+// memory is worth more than the bytes (Zen 5, one core, 220 MB: 13–15 G weights/s packed).
 //
 // Order of operations, per row (the twin repeats it): four chains c[k & 3] over the column pairs
 // (k, k + 16), k = 0 … 15 — c = fma(hi_k, x[k+16], lo_k·x[k]) for k < 4, then fma(lo_k, x[k], c) and
 // fma(hi_k, x[k+16], c); t = (c0 + c1) + (c2 + c3); acc = fma(t, d, acc); off = fma(m, Σx, off) where the
-// format has an offset (m = −8·d for Q4_0's bias); y = acc (+ off). Sets without FMA round each step.
+// format has an offset (m = −8·d for Q4_0's bias); y = acc (+ off). Q6_K's halves of a block have their own
+// scales: chains c[k & 1] over columns k, c[2 + (k & 1)] over columns k + 16 (the first of each a
+// product), acc = fma(c0 + c1, d_lo, acc), then fma(c2 + c3, d_hi, acc). Sets without FMA round each step.
 
 // Full unrolling keeps the chains in registers; where a target's cost model declines it (the generic set's
 // scalarised 16-lane vectors), the loops stay and the results are the same, so that is no error.
@@ -40,15 +45,21 @@ LLMK_INLINE void il_pair(int kind, const unsigned char *q, int k, f32x16 *lo, f3
 #define IL_INPUTS 2
 #endif
 
-/// Σ_j w_j·x_i[j] of one block for n inputs (t[i]), each in the four chains, columns decoded once.
-LLMK_INLINE void il_block(int kind, const unsigned char *q, const float *const *x, int n, f32x16 *t) {
+/// Σ_j w_j·x_i[j] of one block for n inputs, columns decoded once: t[i] over all 32 columns, or where
+/// each half of a block has its own scale (`halves`) t[i] over columns 0 … 15 and t2[i] over 16 … 31.
+LLMK_INLINE void il_block(int kind, int halves, const unsigned char *q, const float *const *x, int n, f32x16 *t,
+                          f32x16 *t2) {
     f32x16 c[IL_INPUTS][4], lo, hi;
 #pragma clang loop unroll(full)
     for (int k = 0; k < 16; k++) {
         il_pair(kind, q, k, &lo, &hi);
 #pragma clang loop unroll(full)
         for (int i = 0; i < n; i++) {
-            if (k < 4) {
+            if (halves) {
+                int a = k & 1, b = 2 + (k & 1);
+                c[i][a] = k < 2 ? lo * splat(x[i][k]) : FMA(lo, splat(x[i][k]), c[i][a]);
+                c[i][b] = k < 2 ? hi * splat(x[i][k + 16]) : FMA(hi, splat(x[i][k + 16]), c[i][b]);
+            } else if (k < 4) {
                 c[i][k] = FMA(hi, splat(x[i][k + 16]), lo * splat(x[i][k]));
             } else {
                 c[i][k & 3] = FMA(lo, splat(x[i][k]), c[i][k & 3]);
@@ -56,53 +67,77 @@ LLMK_INLINE void il_block(int kind, const unsigned char *q, const float *const *
             }
         }
     }
-    for (int i = 0; i < n; i++) t[i] = (c[i][0] + c[i][1]) + (c[i][2] + c[i][3]);
+    for (int i = 0; i < n; i++) {
+        if (halves) {
+            t[i] = c[i][0] + c[i][1];
+            t2[i] = c[i][2] + c[i][3];
+        } else {
+            t[i] = (c[i][0] + c[i][1]) + (c[i][2] + c[i][3]);
+        }
+    }
 }
-
-/// Scales (or offsets) of the 16 lanes at p: halves or floats.
-LLMK_INLINE f32x16 il_lanes(int f32, const unsigned char *p) { return f32 ? loadf((const float *)p) : halves(p); }
 
 /// The first `n` lanes of v to y.
 LLMK_INLINE void il_store(float *y, f32x16 v, long n) { __builtin_memcpy(y, &v, (size_t)n * 4); }
 
+/// Scales: f16 per 32-weight unit (d[16], then m[16] where the format has offsets); per 256-weight
+/// Q4_K unit f16 d[16], dmin[16], sub-block scales u8 sc[8][16] and mins u8 mn[8][16]; per Q6_K unit
+/// f16 d[16] and sub-block scales i8 sc[16][16] (one per 16 columns). Offsets: none, Q4_0's −8·d, or stored.
+enum { IL_HALF, IL_K4, IL_K6 };
 enum { IL_NONE, IL_BIAS8, IL_OFFSET };
 
-/// One interleaved format: name, quant kind, f32 scales (else f16), offset kind, bytes per group block.
+/// One interleaved format: name, quant kind, scale kind, offset kind, bytes per unit, 32-weight blocks
+/// per unit.
 #define LLMK_IL_FORMATS(X) \
-    X(q8, IL_I8, 0, IL_NONE, 544) X(q4_0, IL_U4, 0, IL_BIAS8, 288) X(q4_1, IL_U4, 0, IL_OFFSET, 320) \
-    X(q4_k, IL_U4, 1, IL_OFFSET, 384)
+    X(q8, IL_I8, IL_HALF, IL_NONE, 544, 1) X(q4_0, IL_U4, IL_HALF, IL_BIAS8, 288, 1) \
+    X(q4_1, IL_U4, IL_HALF, IL_OFFSET, 320, 1) X(q4_k, IL_U4, IL_K4, IL_OFFSET, 2368, 8) \
+    X(q6_k, IL_I8, IL_K6, IL_NONE, 4384, 8)
 
-/// Where a group block's offsets and quants start.
-#define IL_OFFSETS_AT(f32) ((f32) ? 64 : 32)
-#define IL_QUANTS_AT(f32, offset) (IL_OFFSETS_AT(f32) + ((offset) == IL_OFFSET ? IL_OFFSETS_AT(f32) : 0))
-
-/// The offset lanes of a block (scales d at hand), for formats that have one.
-LLMK_INLINE f32x16 il_offsets(int offset, int f32, const unsigned char *p, f32x16 d) {
-    return offset == IL_BIAS8 ? d * -8.0f : il_lanes(f32, p + IL_OFFSETS_AT(f32));
+/// Where block j's quants start in a unit.
+LLMK_INLINE long il_quants_at(int scales, int offset, int j) {
+    switch (scales) {
+    case IL_K4: return 320 + 256 * j;
+    case IL_K6: return 288 + 512 * j;
+    default: return offset == IL_OFFSET ? 64 : 32;
+    }
 }
 
 /// Groups g0 ..< g1 against n inputs (x_i = x + i·ldx, block sums of block b at xs[b·xs_stride + i]):
 /// y_i[16g + l] = y[i·ldy + 16g + l] for the lanes below `rows`.
-LLMK_INLINE void il_groups(int kind, int f32, int offset, long bytes, int n, const unsigned char *w, long g0, long g1,
-                           long cols, long rows, const float *x, long ldx, const float *xs, long xs_stride, float *y,
-                           long ldy) {
-    long blocks = cols / 32;
+LLMK_INLINE void il_groups(int kind, int scales, int offset, long bytes, int sub, int n, const unsigned char *w,
+                           long g0, long g1, long cols, long rows, const float *x, long ldx, const float *xs,
+                           long xs_stride, float *y, long ldy) {
+    long units = cols / (32 * sub);
     for (long g = g0; g < g1; g++) {
-        const unsigned char *p = w + g * blocks * bytes;
-        f32x16 acc[IL_INPUTS] = {{0}}, off[IL_INPUTS] = {{0}}, t[IL_INPUTS];
-        for (long b = 0; b < blocks; b++, p += bytes) {
-            // Decoding streams the weights from memory once a token: software prefetch 8 KiB ahead keeps
-            // more lines in flight than the hardware prefetcher alone (a 178 MB Q8_0 head on Zen 5, one
-            // core: 20 → 25 G weights/s, the mean of five runs each).
-            for (long o = 0; o < bytes; o += 64) __builtin_prefetch(p + 8192 + o);
-            const float *xb[IL_INPUTS];
-            for (int i = 0; i < n; i++) xb[i] = x + i * ldx + 32 * b;
-            il_block(kind, p + IL_QUANTS_AT(f32, offset), xb, n, t);
-            f32x16 d = il_lanes(f32, p);
-            for (int i = 0; i < n; i++) acc[i] = FMA(t[i], d, acc[i]);
-            if (offset != IL_NONE) {
-                f32x16 o = il_offsets(offset, f32, p, d);
-                for (int i = 0; i < n; i++) off[i] = FMA(o, splat(xs[b * xs_stride + i]), off[i]);
+        const unsigned char *p = w + g * units * bytes;
+        f32x16 acc[IL_INPUTS] = {{0}}, off[IL_INPUTS] = {{0}}, t[IL_INPUTS], t2[IL_INPUTS];
+        for (long u = 0; u < units; u++, p += bytes) {
+            for (int j = 0; j < sub; j++) {
+                // Decoding streams the weights from memory once a token: software prefetch 8 KiB ahead
+                // keeps more lines in flight than the hardware prefetcher alone (a 178 MB Q8_0 head on Zen
+                // 5, one core: 20 → 25 G weights/s, the mean of five runs each). A K-quant unit's lines
+                // are spread over its blocks: 69 at once (Q6_K) stalled the loads, 19 → 13 G weights/s.
+                for (long o = j * (bytes / sub); o < (j + 1) * (bytes / sub); o += 64) __builtin_prefetch(p + 8192 + o);
+                // The unit's d (per block, or per super-block for K-quants), read again for each block:
+                // kept in registers across blocks, it pushed the multi-input chains onto the stack.
+                f32x16 d0 = halves(p);
+                long b = u * sub + j;
+                const float *xb[IL_INPUTS];
+                for (int i = 0; i < n; i++) xb[i] = x + i * ldx + 32 * b;
+                il_block(kind, scales == IL_K6, p + il_quants_at(scales, offset, j), xb, n, t, t2);
+                if (scales == IL_K6) {
+                    f32x16 dlo = d0 * __builtin_convertvector(loadsb(p + 32 + 32 * j), f32x16);
+                    f32x16 dhi = d0 * __builtin_convertvector(loadsb(p + 48 + 32 * j), f32x16);
+                    for (int i = 0; i < n; i++) acc[i] = FMA(t2[i], dhi, FMA(t[i], dlo, acc[i]));
+                    continue;
+                }
+                f32x16 d = scales == IL_K4 ? d0 * floats(loadb(p + 64 + 16 * j)) : d0;
+                for (int i = 0; i < n; i++) acc[i] = FMA(t[i], d, acc[i]);
+                if (offset != IL_NONE) {
+                    f32x16 o = offset == IL_BIAS8 ? d * -8.0f
+                             : scales == IL_K4 ? -halves(p + 32) * floats(loadb(p + 192 + 16 * j)) : halves(p + 32);
+                    for (int i = 0; i < n; i++) off[i] = FMA(o, splat(xs[b * xs_stride + i]), off[i]);
+                }
             }
         }
         long lanes = rows - 16 * g < 16 ? rows - 16 * g : 16;
@@ -111,30 +146,30 @@ LLMK_INLINE void il_groups(int kind, int f32, int offset, long bytes, int n, con
 }
 
 /// Groups g0 ..< g1 against one input.
-#define LLMK_IL_ROWS(fmt, kind, f32, offset, bytes)                                                  \
+#define LLMK_IL_ROWS(fmt, kind, scales, offset, bytes, sub)                                          \
     static void il_rows_##fmt(const unsigned char *w, long g0, long g1, long cols, long rows,       \
                               const float *x, const float *xs, float *y) {                          \
-        il_groups(kind, f32, offset, bytes, 1, w, g0, g1, cols, rows, x, 0, xs, 1, y, 0);             \
+        il_groups(kind, scales, offset, bytes, sub, 1, w, g0, g1, cols, rows, x, 0, xs, 1, y, 0);     \
     }
 LLMK_IL_FORMATS(LLMK_IL_ROWS)
 
 /// Groups g0 ..< g1 against m inputs (x rows ldx apart, outputs ldy apart, block sums transposed as
 /// for mrows_*): up to IL_INPUTS inputs share each decoded column, with il_rows_*'s operations for
 /// each, so every output equals the one-input kernel's bit for bit.
-#define LLMK_IL_MROWS(fmt, kind, f32, offset, bytes)                                                 \
+#define LLMK_IL_MROWS(fmt, kind, scales, offset, bytes, sub)                                         \
     static void il_mrows_##fmt(const unsigned char *w, long g0, long g1, long cols, long rows,      \
                                const float *x, long ldx, const float *xs_t, long xs_stride, float *y, \
                                long ldy, long m) {                                                   \
         for (long i = 0; i < m;) {                                                                   \
             const float *xs = xs_t ? xs_t + i : NULL;                                                \
             if (m - i >= IL_INPUTS) {                                                                \
-                il_groups(kind, f32, offset, bytes, IL_INPUTS, w, g0, g1, cols, rows, x + i * ldx, ldx, xs, xs_stride, y + i * ldy, ldy); \
+                il_groups(kind, scales, offset, bytes, sub, IL_INPUTS, w, g0, g1, cols, rows, x + i * ldx, ldx, xs, xs_stride, y + i * ldy, ldy); \
                 i += IL_INPUTS;                                                                      \
             } else if (m - i >= 2) {                                                                 \
-                il_groups(kind, f32, offset, bytes, 2, w, g0, g1, cols, rows, x + i * ldx, ldx, xs, xs_stride, y + i * ldy, ldy); \
+                il_groups(kind, scales, offset, bytes, sub, 2, w, g0, g1, cols, rows, x + i * ldx, ldx, xs, xs_stride, y + i * ldy, ldy); \
                 i += 2;                                                                              \
             } else {                                                                                 \
-                il_groups(kind, f32, offset, bytes, 1, w, g0, g1, cols, rows, x + i * ldx, ldx, xs, xs_stride, y + i * ldy, ldy); \
+                il_groups(kind, scales, offset, bytes, sub, 1, w, g0, g1, cols, rows, x + i * ldx, ldx, xs, xs_stride, y + i * ldy, ldy); \
                 i += 1;                                                                              \
             }                                                                                        \
         }                                                                                            \
