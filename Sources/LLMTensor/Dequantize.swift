@@ -180,18 +180,19 @@ public enum Dequant {
     /// bit k of qh[l] for weight 32k + l.
     static func refQ5_K(_ p: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>) {
         let d = f16(p, 0), dmin = f16(p, 2)
-        for j in 0..<4 {
-            let (s1, m1) = scaleMinK4(2 * j, p + 4), (s2, m2) = scaleMinK4(2 * j + 1, p + 4)
-            let d1 = d * Float(s1), mm1 = dmin * Float(m1), d2 = d * Float(s2), mm2 = dmin * Float(m2)
-            for l in 0..<32 {
-                let q = p.load(fromByteOffset: 48 + 32 * j + l, as: UInt8.self)
-                let h = p.load(fromByteOffset: 16 + l, as: UInt8.self)
-                let h1: UInt8 = (h >> UInt8(2 * j)) & 1 != 0 ? 16 : 0
-                let h2: UInt8 = (h >> UInt8(2 * j + 1)) & 1 != 0 ? 16 : 0
-                y[64 * j + l] = d1 * Float((q & 0x0F) + h1) - mm1
-                y[64 * j + 32 + l] = d2 * Float((q >> 4) + h2) - mm2
-            }
+        for s in 0..<8 {
+            let (sc, mn) = scaleMinK4(s, p + 4)
+            let ds = d * Float(sc), ms = dmin * Float(mn)
+            for k in 0..<32 { y[32 * s + k] = ds * Float(q5KQuant(p, weight: 32 * s + k)) - ms }
         }
+    }
+
+    /// The 5-bit quant (0 … 31) of weight j of a Q5_K block: a nibble of qs (sub-block j / 32) and bit
+    /// j / 32 of qh[j mod 32].
+    static func q5KQuant(_ p: UnsafeRawPointer, weight j: Int) -> Int {
+        let s = j / 32, l = j % 32
+        let q = Int(p.load(fromByteOffset: 48 + 32 * (s / 2) + l, as: UInt8.self)) >> (4 * (s % 2)) & 0x0F
+        return q | (Int(p.load(fromByteOffset: 16 + l, as: UInt8.self)) >> s & 1) << 4
     }
 
     /// block_q6_K { u8 ql[128]; u8 qh[64]; i8 scales[16]; f16 d }: two halves of 128; in half n,

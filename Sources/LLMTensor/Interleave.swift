@@ -13,19 +13,20 @@
 //                                block j's nibbles at 320 + 256j
 //   q6_K (Q6_K, q − 32)          256 columns: d[16] f16 | sc[16][16] i8 at 32 (one per 16 columns) |
 //                                block j's quants at 288 + 512j, signed bytes as q8's
-// Weight = q·d (q8), (q − 8)·d (q4_0), q·d + m (q4_1), q·(d·sc) − dmin·mn (q4_K), (q − 32)·(d·sc) (q6_K): the
+//   q5_K (Q5_K)                  as q4_K, with block j's quants at 320 + 512j, bytes as q8's
+// Weight = q·d (q8), (q − 8)·d (q4_0), q·d + m (q4_1), q·(d·sc) − dmin·mn (q4_K, q5_K), (q − 32)·(d·sc) (q6_K): the
 // stored format's reference operations, so every weight is the f32 its stored block gives. K-quants keep
 // their sub-block scales as the stored integers (Q4_K 4.625 bits a weight, 4.5 in the file; f32
-// sub-block scales would make it 6); Q6_K's quants become bytes, 8.5625 bits (6.5625), which decode at
-// twice the rate of the packed bits.
+// sub-block scales would make it 6); Q5_K's and Q6_K's quants become bytes, 8.625 and 8.5625 bits (5.5 and
+// 6.5625 in the file), which decode at twice the rate of the packed bits.
 import CKernels
 
 public enum Interleave {
     public enum Format: Int32, Sendable, CaseIterable {
-        case q8 = 0, q4_0 = 1, q4_1 = 2, q4_K = 3, q6_K = 4
+        case q8 = 0, q4_0 = 1, q4_1 = 2, q4_K = 3, q6_K = 4, q5_K = 5
 
         /// Columns of one unit: a block of 32, or a K-quant super-block of 256.
-        public var unitColumns: Int { self == .q4_K || self == .q6_K ? 256 : 32 }
+        public var unitColumns: Int { self == .q4_K || self == .q5_K || self == .q6_K ? 256 : 32 }
 
         /// Bytes of one unit of a group (16 rows × `unitColumns`).
         public var unitBytes: Int {
@@ -35,6 +36,7 @@ public enum Interleave {
             case .q4_1: return 320
             case .q4_K: return 2368
             case .q6_K: return 4384
+            case .q5_K: return 4416
             }
         }
 
@@ -45,6 +47,7 @@ public enum Interleave {
             case .q4_1: return 64
             case .q4_K: return 320 + 256 * j
             case .q6_K: return 288 + 512 * j
+            case .q5_K: return 320 + 512 * j
             }
         }
 
@@ -61,6 +64,7 @@ public enum Interleave {
         case .q4_0: return .q4_0
         case .q4_1: return .q4_1
         case .q4_K: return .q4_K
+        case .q5_K: return .q5_K
         case .q6_K: return .q6_K
         default: return nil
         }
@@ -114,14 +118,18 @@ public enum Interleave {
             if type == .q4_1 { copyHalf(2, to: 1) }
             let qs = type == .q4_0 ? 2 : 4
             nibbles(block: 0) { j in Int(p.load(fromByteOffset: qs + j % 16, as: UInt8.self)) >> (j < 16 ? 0 : 4) }
-        case .q4_K:
+        case .q4_K, .q5_K:
             copyHalf(0, to: 0)
             copyHalf(2, to: 1)
             for s in 0..<8 {
                 let (sc, mn) = Dequant.scaleMinK4(s, p + 4)
                 byte(Int(sc), at: 64 + 16 * s + l)
                 byte(Int(mn), at: 192 + 16 * s + l)
-                nibbles(block: s) { j in Int(p.load(fromByteOffset: 16 + 32 * (s / 2) + j, as: UInt8.self)) >> (4 * (s % 2)) }
+                if type == .q4_K {
+                    nibbles(block: s) { j in Int(p.load(fromByteOffset: 16 + 32 * (s / 2) + j, as: UInt8.self)) >> (4 * (s % 2)) }
+                } else {
+                    for k in 0..<32 { byte(Dequant.q5KQuant(p, weight: 32 * s + k), at: format.quantsAt(block: s) + 16 * k + l) }
+                }
             }
         case .q6_K:
             copyHalf(208, to: 0)
@@ -172,6 +180,7 @@ public enum Interleave {
         case .q4_0: return (nibble, half(0), half(0) * -8)
         case .q4_1: return (nibble, half(0), half(1))
         case .q4_K: return (nibble, half(0) * Float(byte(64 + 16 * j)), -(half(1) * Float(byte(192 + 16 * j))))
+        case .q5_K: return (byte(format.quantsAt(block: j) + 16 * k), half(0) * Float(byte(64 + 16 * j)), -(half(1) * Float(byte(192 + 16 * j))))
         case .q6_K:
             let sc = Int(p.load(fromByteOffset: 32 + 16 * (2 * j + k / 16) + l, as: Int8.self))
             return (Int(p.load(fromByteOffset: format.quantsAt(block: j) + 16 * k + l, as: Int8.self)), half(0) * Float(sc), nil)
@@ -184,7 +193,7 @@ public enum Interleave {
         switch format {
         case .q8, .q6_K: return Float(q) * d
         case .q4_0: return Float(q - 8) * d
-        case .q4_1, .q4_K: return Float(q) * d + m!
+        case .q4_1, .q4_K, .q5_K: return Float(q) * d + m!
         }
     }
 

@@ -6,7 +6,7 @@ import LLMTensor
 import XCTest
 
 final class InterleaveTests: XCTestCase {
-    static let sources: [GGMLType] = [.q8_0, .q5_0, .q4_0, .q4_1, .q4_K, .q6_K]
+    static let sources: [GGMLType] = [.q8_0, .q5_0, .q4_0, .q4_1, .q4_K, .q5_K, .q6_K]
 
     /// rows × cols stored weights of `type`, interleaved.
     private func interleaved(_ type: GGMLType, _ raw: [UInt8], rows: Int, cols: Int) -> (Interleave.Format, [UInt8]) {
@@ -22,7 +22,7 @@ final class InterleaveTests: XCTestCase {
 
     func testFormatsOfStoredTypes() {
         for type in GGMLType.allCases {
-            let expected: Interleave.Format? = [.q8_0: .q8, .q5_0: .q8, .q4_0: .q4_0, .q4_1: .q4_1, .q4_K: .q4_K, .q6_K: .q6_K][type]
+            let expected: Interleave.Format? = [.q8_0: .q8, .q5_0: .q8, .q4_0: .q4_0, .q4_1: .q4_1, .q4_K: .q4_K, .q5_K: .q5_K, .q6_K: .q6_K][type]
             XCTAssertEqual(Interleave.format(for: type), expected, "\(type)")
         }
         XCTAssertEqual(Interleave.byteCount(.q8, rows: 37, cols: 64), 3 * 2 * 544)  // 37 rows: 3 groups, the last padded

@@ -7,10 +7,11 @@
 //
 // A group is a run of units (16 rows × 32 weights, or 16 rows × 256 for K-quant super-blocks): scales,
 // offsets where the format has them, then the quants column by column, 16 lanes a column: signed bytes
-// (q8, Q6_K), or bytes whose low nibble is column k and high nibble column k + 16 (u4). K-quant units keep
-// the stored integers of their sub-block scales: Q4_K costs 4.625 bits a weight (4.5 in the file), Q6_K
-// 8.5625 (6.5625) — its 6-bit quants as bytes decode at twice the rate of the packed bits, which from
-// memory is worth more than the bytes (Zen 5, one core, 220 MB: 13–15 G weights/s packed).
+// (q8, Q5_K, Q6_K), or bytes whose low nibble is column k and high nibble column k + 16 (u4). K-quant units
+// keep the stored integers of their sub-block scales: Q4_K costs 4.625 bits a weight (4.5 in the file),
+// Q5_K 8.625 (5.5), Q6_K 8.5625 (6.5625) — 5- and 6-bit quants as bytes decode at twice the rate of the
+// packed bits, which from memory is worth more than the bytes (Zen 5, one core, 220 MB: Q6_K packed
+// 13–15 G weights/s, as bytes 28–30).
 //
 // Order of operations, per row (the twin repeats it): four chains c[k & 3] over the column pairs
 // (k, k + 16), k = 0 … 15 — c = fma(hi_k, x[k+16], lo_k·x[k]) for k < 4, then fma(lo_k, x[k], c) and
@@ -82,7 +83,8 @@ LLMK_INLINE void il_store(float *y, f32x16 v, long n) { __builtin_memcpy(y, &v, 
 
 /// Scales: f16 per 32-weight unit (d[16], then m[16] where the format has offsets); per 256-weight
 /// Q4_K unit f16 d[16], dmin[16], sub-block scales u8 sc[8][16] and mins u8 mn[8][16]; per Q6_K unit
-/// f16 d[16] and sub-block scales i8 sc[16][16] (one per 16 columns). Offsets: none, Q4_0's −8·d, or stored.
+/// f16 d[16] and sub-block scales i8 sc[16][16] (one per 16 columns); Q5_K units as Q4_K's.
+/// Offsets: none, Q4_0's −8·d, or stored.
 enum { IL_HALF, IL_K4, IL_K6 };
 enum { IL_NONE, IL_BIAS8, IL_OFFSET };
 
@@ -91,12 +93,12 @@ enum { IL_NONE, IL_BIAS8, IL_OFFSET };
 #define LLMK_IL_FORMATS(X) \
     X(q8, IL_I8, IL_HALF, IL_NONE, 544, 1) X(q4_0, IL_U4, IL_HALF, IL_BIAS8, 288, 1) \
     X(q4_1, IL_U4, IL_HALF, IL_OFFSET, 320, 1) X(q4_k, IL_U4, IL_K4, IL_OFFSET, 2368, 8) \
-    X(q6_k, IL_I8, IL_K6, IL_NONE, 4384, 8)
+    X(q6_k, IL_I8, IL_K6, IL_NONE, 4384, 8) X(q5_k, IL_I8, IL_K4, IL_OFFSET, 4416, 8)
 
 /// Where block j's quants start in a unit.
-LLMK_INLINE long il_quants_at(int scales, int offset, int j) {
+LLMK_INLINE long il_quants_at(int kind, int scales, int offset, int j) {
     switch (scales) {
-    case IL_K4: return 320 + 256 * j;
+    case IL_K4: return 320 + (kind == IL_I8 ? 512 : 256) * j;
     case IL_K6: return 288 + 512 * j;
     default: return offset == IL_OFFSET ? 64 : 32;
     }
@@ -124,7 +126,7 @@ LLMK_INLINE void il_groups(int kind, int scales, int offset, long bytes, int sub
                 long b = u * sub + j;
                 const float *xb[IL_INPUTS];
                 for (int i = 0; i < n; i++) xb[i] = x + i * ldx + 32 * b;
-                il_block(kind, scales == IL_K6, p + il_quants_at(scales, offset, j), xb, n, t, t2);
+                il_block(kind, scales == IL_K6, p + il_quants_at(kind, scales, offset, j), xb, n, t, t2);
                 if (scales == IL_K6) {
                     f32x16 dlo = d0 * __builtin_convertvector(loadsb(p + 32 + 32 * j), f32x16);
                     f32x16 dhi = d0 * __builtin_convertvector(loadsb(p + 48 + 32 * j), f32x16);

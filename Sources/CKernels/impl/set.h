@@ -21,7 +21,7 @@ typedef void (*llmk_dequant_fn)(const unsigned char *src, float *dst, long count
 /// Indexed by ggml type id; NULL where the type does not exist.
 #define LLMK_TYPE_SLOTS 31
 /// Interleaved formats (CKernels.h), by id.
-#define LLMK_IL_SLOTS 5
+#define LLMK_IL_SLOTS 6
 
 struct llmk_set {
     const char *name;

@@ -47,7 +47,7 @@ void llmk_dot_rows_multi(int type, const void *w, size_t row_bytes, long r0, lon
 void llmk_spin_hint(void);
 
 /// Interleaved weights (Sources/LLMTensor/Interleave.swift lays them out): 16 rows a group, one lane per
-/// row. Formats: 0 q8 (from Q8_0, Q5_0), 1 q4_0, 2 q4_1, 3 q4_k, 4 q6_k. y[r] = Σ_i w(r, i)·x[i] for the rows
+/// row. Formats: 0 q8 (from Q8_0, Q5_0), 1 q4_0, 2 q4_1, 3 q4_k, 4 q6_k, 5 q5_k. y[r] = Σ_i w(r, i)·x[i] for the rows
 /// r < `rows` of groups [g0, g1); `xs` as for llmk_dot_rows (may be NULL for q8 and q6_k).
 void llmk_il_rows(int format, const void *w, long g0, long g1, long cols, long rows, const float *x, const float *xs,
                   float *y);
