@@ -34,24 +34,34 @@ public struct Sampler {
             for i in logits.indices where logits[i] > logits[best] { best = i }
             return best - base
         }
-        let m = logits.max() ?? 0
-        var probs = logits.map { Double(Foundation.exp(($0 - m) / options.temperature)) }
-        let total = probs.reduce(0, +)
-        for i in probs.indices { probs[i] /= total }
-        var order = Array(probs.indices)
-        if options.topP < 1 {
-            order.sort { probs[$0] > probs[$1] }
-            var mass = 0.0, keep = 0
-            while keep < order.count && mass < Double(options.topP) { mass += probs[order[keep]]; keep += 1 }
-            order = Array(order.prefix(max(keep, 1)))
+        // p = e^((x − max) / T), normalised by their sum in index order: the draw depends on every bit.
+        let n = logits.count
+        var probs = [Double](repeating: 0, count: n), total = 0.0
+        logits.withUnsafeBufferPointer { x in
+            let m = n > 0 ? Kernels.maximum(x.baseAddress!, n) : 0
+            for i in 0..<n {
+                probs[i] = Double(Foundation.exp((x[i] - m) / options.temperature))
+                total += probs[i]
+            }
         }
-        let kept = order.reduce(0) { $0 + probs[$1] }
-        var u = Double.random(in: 0..<1, using: &rng) * kept
-        for i in order {
+        for i in 0..<n { probs[i] /= total }
+        guard options.topP < 1 else { return draw(probs, from: 0..<n) }
+        var order = Array(probs.indices)
+        order.sort { probs[$0] > probs[$1] }
+        var mass = 0.0, keep = 0
+        while keep < order.count && mass < Double(options.topP) { mass += probs[order[keep]]; keep += 1 }
+        return draw(probs, from: order.prefix(max(keep, 1)))
+    }
+
+    /// One token of `kept`, with probability proportional to probs (u ∈ [0, Σ kept) walked down in order).
+    private mutating func draw<C: BidirectionalCollection<Int>>(_ probs: [Double], from kept: C) -> Int {
+        let mass = kept.reduce(0) { $0 + probs[$1] }
+        var u = Double.random(in: 0..<1, using: &rng) * mass
+        for i in kept {
             u -= probs[i]
             if u < 0 { return i }
         }
-        return order.last!
+        return kept.last!
     }
 }
 
@@ -120,12 +130,16 @@ public struct Generator {
         var active = Array(prompts.indices)   // sequence of each row of `logits`
         var step = 0
         while !active.isEmpty && step < maxTokens {
-            var next: [Int] = []
-            for (row, i) in active.enumerated() {
-                let t = samplers[i].sample(logits.row(row))
-                out[i].append(t)
-                next.append(t)
+            // Each sequence draws from its own sampler, so the rows can sample on the pool's threads.
+            var next = [Int](repeating: 0, count: active.count)
+            samplers.withUnsafeMutableBufferPointer { s in
+                next.withUnsafeMutableBufferPointer { drawn in
+                    model.pool.forEachChunk(active.count) { rows in
+                        for row in rows { drawn[row] = s[active[row]].sample(logits.row(row)) }
+                    }
+                }
             }
+            for (row, i) in active.enumerated() { out[i].append(next[row]) }
             step += 1
             onStep(step, maxTokens)
             let keep = active.indices.filter { !(stopAtEOS && next[$0] == model.tokenizer.eosID) && step < maxTokens }

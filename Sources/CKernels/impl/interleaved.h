@@ -17,8 +17,8 @@
 // (k, k + 16), k = 0 … 15 — c = fma(hi_k, x[k+16], lo_k·x[k]) for k < 4, then fma(lo_k, x[k], c) and
 // fma(hi_k, x[k+16], c); t = (c0 + c1) + (c2 + c3); acc = fma(t, d, acc); off = fma(m, Σx, off) where the
 // format has an offset (m = −8·d for Q4_0's bias); y = acc (+ off). Q6_K's halves of a block have their own
-// scales: chains c[k & 1] over columns k, c[2 + (k & 1)] over columns k + 16 (the first of each a
-// product), acc = fma(c0 + c1, d_lo, acc), then fma(c2 + c3, d_hi, acc). Sets without FMA round each step.
+// scales: chains c[k & 1] over columns k, c[2 + (k & 1)] over columns k + 16 (a product for k < 2, then
+// FMAs), acc = fma(c0 + c1, d_lo, acc), then fma(c2 + c3, d_hi, acc). Sets without FMA round each step.
 
 // Full unrolling keeps the chains in registers; where a target's cost model declines it (the generic set's
 // scalarised 16-lane vectors), the loops stay and the results are the same, so that is no error.
