@@ -143,7 +143,7 @@ void llmk_silu_mul(float *gate, const float *up, long n) { set()->silu_mul(gate,
 void llmk_gelu_tanh_mul(float *gate, const float *up, long n) { set()->gelu_tanh_mul(gate, up, n); }
 void llmk_exp16(const float *x, float *y) { set()->exp16(x, y); }
 float llmk_read_sum(const float *x, long n) { return set()->read_sum(x, n); }
-void llmk_attend_one(const float *q, const float *k, const float *v, long ldkv, long n, long dim, float scale,
-                     float *out, float *scores, long block) {
-    set()->attend_one(q, k, v, ldkv, n, dim, scale, out, scores, block);
+void llmk_attend_heads(const float *q, long heads, const float *k, const float *v, long ldkv, long n, long dim,
+                       float scale, float *out, float *scores, long block) {
+    set()->attend_heads(q, heads, k, v, ldkv, n, dim, scale, out, scores, block);
 }

@@ -563,11 +563,22 @@ public final class LanguageModel: @unchecked Sendable {
             }
             // Queries go in tiles, keys in blocks (TiledAttention), so scratch stays one tile × one
             // block per thread. Heads run in parallel on the pool, each product a single-threaded
-            // BLAS call.
+            // BLAS call; a decoding step's heads that share a key/value head read its cache once.
             for t0 in stride(from: 0, to: s.count, by: Workspace.queryTile) {
                 let T = min(s.count - t0, Workspace.queryTile)
                 let q = ws.q + (s.row + t0) * qw, out = ws.attn + (s.row + t0) * qw
                 pool.forEachChunk(H, indexed: { slot, heads in
+                    if T == 1 {
+                        var h = heads.lowerBound
+                        while h < heads.upperBound {
+                            let g = h / (H / G), end = min(heads.upperBound, (g + 1) * (H / G))
+                            TiledAttention.decode(q: q + h * Dh, heads: end - h, k: keys + g * Dh, v: values + g * Dh, ldkv: kw,
+                                                  out: out + h * Dh, dim: Dh, position: s.position + t0 - keyStart, window: window,
+                                                  scale: scale, scratch: ws.scores + slot * ws.scoresPerThread)
+                            h = end
+                        }
+                        return
+                    }
                     for h in heads {
                         let g = h / (H / G)   // query head h reads key/value head g
                         TiledAttention.run(q: q + h * Dh, ldq: qw, k: keys + g * Dh, v: values + g * Dh, ldkv: kw,

@@ -5,7 +5,7 @@
 //     m' = max(m, max s),  α = e^(m − m'),  p = e^(s − m'),  ℓ' = α·ℓ + Σp,  o' = α·o + p·V
 // and at the end o / ℓ. When one block holds every visible key, p is normalised before p·V instead
 // (the plain softmax, which short sequences get). A single query (decoding) runs the same recurrence in
-// the C kernels.
+// the C kernels, the query heads that share a key/value head together (`decode`).
 import Foundation
 import LLMTensor
 
@@ -15,6 +15,18 @@ public enum TiledAttention {
 
     /// Floats of scratch one call needs for a tile of `queries` rows: a score block, running max and sum.
     public static func scratchFloats(queries: Int) -> Int { queries * keyBlock + 2 * queries }
+
+    /// Decoding: `heads` query heads of one token (q + i·dim, out + i·dim) at key position `position`
+    /// that share the keys and values, in the C kernels (a BLAS call per head costs more than the work
+    /// here), which read each block of keys and values once for all of them. Each head's output equals
+    /// `run`'s for that head alone, bit for bit.
+    public static func decode(q: UnsafePointer<Float>, heads: Int, k: UnsafePointer<Float>, v: UnsafePointer<Float>, ldkv: Int,
+                              out: UnsafeMutablePointer<Float>, dim: Int, position: Int, window: Int, scale: Float,
+                              scratch: UnsafeMutablePointer<Float>) {
+        let lo = window > 0 ? max(0, position - window + 1) : 0
+        Kernels.attendHeads(q, heads: heads, k + lo * ldkv, v + lo * ldkv, ldkv: ldkv, keys: position + 1 - lo, dim: dim,
+                            scale: scale, out, scratch: scratch, block: keyBlock)
+    }
 
     /// out[t] = Σ_j softmax_j(q_t · k_j · scale) v_j over the keys query t sees: query t sits at key
     /// position `first + t` and sees keys [max(0, first + t − window + 1), first + t] (window 0: from 0).
@@ -28,9 +40,7 @@ public enum TiledAttention {
         let scores = scratch, maxima = scratch + T * B, sums = maxima + T
         let lo = from(0), hi = to(T - 1)
         if T == 1 {
-            // Decoding: one query, dot products and sums in the C kernels (a BLAS call per head costs
-            // more than the work here).
-            Kernels.attendOne(q, k + lo * ldkv, v + lo * ldkv, ldkv: ldkv, keys: hi - lo, dim: dim, scale: scale, out, scratch: scratch, block: B)
+            decode(q: q, heads: 1, k: k, v: v, ldkv: ldkv, out: out, dim: dim, position: first, window: window, scale: scale, scratch: scratch)
             return
         }
         if hi - lo <= B {

@@ -94,12 +94,14 @@ public enum Kernels {
         llmk_exp_shifted(x, n, shift)
     }
 
-    /// Attention of one query: out[0..<dim] = softmax_j(scale · q·k_j) · V over `keys` keys (rows `ldkv`
-    /// apart), `block` keys at a time with an online softmax; `scratch` holds `block` floats.
-    public static func attendOne(_ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>, ldkv: Int,
-                                 keys: Int, dim: Int, scale: Float, _ out: UnsafeMutablePointer<Float>,
-                                 scratch: UnsafeMutablePointer<Float>, block: Int) {
-        llmk_attend_one(q, k, v, ldkv, keys, dim, scale, out, scratch, block)
+    /// Attention of `heads` queries (q + i·dim) that share keys and values: out[i·dim ..< (i+1)·dim] =
+    /// softmax_j(scale · q_i·k_j) · V over `keys` keys (rows `ldkv` apart), `block` keys at a time with an
+    /// online softmax, each block read once for all the queries; `scratch` holds `block` floats. Each
+    /// query's result equals the one it gets alone, bit for bit.
+    public static func attendHeads(_ q: UnsafePointer<Float>, heads: Int, _ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>,
+                                   ldkv: Int, keys: Int, dim: Int, scale: Float, _ out: UnsafeMutablePointer<Float>,
+                                   scratch: UnsafeMutablePointer<Float>, block: Int) {
+        llmk_attend_heads(q, heads, k, v, ldkv, keys, dim, scale, out, scratch, block)
     }
 
     /// gate[i] = silu(gate[i]) · up[i] (SwiGLU), with silu(g) = g / (1 + e^−g).

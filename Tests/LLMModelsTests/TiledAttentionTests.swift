@@ -40,4 +40,32 @@ final class TiledAttentionTests: XCTestCase {
             XCTAssertLessThan(worst, 2e-6, "\(T) queries, \(keys) keys, window \(window): worst error \(worst)")
         }
     }
+
+    /// A decoding step's query heads that share keys and values (grouped-query attention) go through the
+    /// keys once together and get what each gets alone, bit for bit: across key blocks and windows, and
+    /// past the 16 heads the kernel keeps state for at once.
+    func testHeadsSharingKeysEqualEachAloneBitForBit() {
+        let dim = 64, scale: Float = 0.125
+        var rng = SeededGenerator(seed: 11)
+        let B = TiledAttention.keyBlock
+        for (heads, keys, window) in [(3, 1, 0), (3, 40, 0), (4, 2 * B + 7, 0), (3, 3 * B, 600), (18, B + 1, 5)] {
+            let q = (0..<heads * dim).map { _ in Float.random(in: -2...2, using: &rng) }
+            let k = (0..<keys * dim).map { _ in Float.random(in: -2...2, using: &rng) }
+            let v = (0..<keys * dim).map { _ in Float.random(in: -1...1, using: &rng) }
+            var together = [Float](repeating: .nan, count: heads * dim), alone = together
+            var scratch = [Float](repeating: 0, count: TiledAttention.scratchFloats(queries: 1))
+            TiledAttention.decode(q: q, heads: heads, k: k, v: v, ldkv: dim, out: &together, dim: dim, position: keys - 1,
+                                  window: window, scale: scale, scratch: &scratch)
+            q.withUnsafeBufferPointer { qb in
+                alone.withUnsafeMutableBufferPointer { ob in
+                    for h in 0..<heads {
+                        TiledAttention.run(q: qb.baseAddress! + h * dim, ldq: dim, k: k, v: v, ldkv: dim, out: ob.baseAddress! + h * dim,
+                                           ldo: dim, queries: 1, dim: dim, first: keys - 1, window: window, scale: scale, scratch: &scratch)
+                    }
+                }
+            }
+            XCTAssertFalse(together.contains { $0.isNaN }, "\(heads) heads, \(keys) keys")
+            XCTAssertEqual(together.map(\.bitPattern), alone.map(\.bitPattern), "\(heads) heads, \(keys) keys, window \(window)")
+        }
+    }
 }

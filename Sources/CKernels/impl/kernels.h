@@ -535,26 +535,42 @@ LLMK_INLINE void axpy(float *y, float a, const float *x, long n) {
     for (; i < n; i++) y[i] = y[i] + a * x[i];
 }
 
-/// out = softmax(scale · q·kⱼ)ⱼ · V over keys j < n (rows ldkv apart), `block` keys at a time with the
-/// online recurrence (m' = max, α = e^(m − m'), ℓ' = αℓ + Σp, o' = αo + Σ pⱼvⱼ; o/ℓ at the end).
-static void attend_one(const float *q, const float *k, const float *v, long ldkv, long n, long dim, float factor,
-                       float *out, float *scores, long block) {
-    float m = -__builtin_inff(), l = 0;
-    for (long d = 0; d < dim; d++) out[d] = 0;
-    for (long j0 = 0; j0 < n; j0 += block) {
-        long nb = n - j0 < block ? n - j0 : block;
-        long j = 0;
-        if (dim % 16 == 0)
-            for (; j + 4 <= nb; j += 4) dot4_f32(q, k + (j0 + j) * ldkv, ldkv, dim, factor, scores + j);
-        for (; j < nb; j++) scores[j] = dot_f32(q, k + (j0 + j) * ldkv, dim) * factor;
-        float bm = max_of(scores, nb), nm = bm > m ? bm : m;
-        float alpha = m == -__builtin_inff() ? 0 : vexp(splat(m - nm))[0];
-        l = l * alpha + exp_shifted(scores, nb, nm);
-        if (alpha != 1) scale(out, dim, alpha);
-        for (long j = 0; j < nb; j++) axpy(out, scores[j], v + (j0 + j) * ldkv, dim);
-        m = nm;
+/// Queries the heads kernel keeps state for at once.
+#define ATTEND_HEADS 16
+
+/// For each of `heads` queries (q + i·dim, out + i·dim) sharing the keys and values: out = softmax(scale ·
+/// q·kⱼ)ⱼ · V over keys j < n (rows ldkv apart), `block` keys at a time with the online recurrence (m' = max,
+/// α = e^(m − m'), ℓ' = αℓ + Σp, o' = αo + Σ pⱼvⱼ; o/ℓ at the end). The queries take turns on each block,
+/// so a block of keys and values is read from memory once for all of them (grouped-query attention) while
+/// each query's operations are those it would have alone.
+static void attend_heads(const float *q, long heads, const float *k, const float *v, long ldkv, long n, long dim,
+                         float factor, float *out, float *scores, long block) {
+    for (long i0 = 0; i0 < heads; i0 += ATTEND_HEADS) {
+        long nh = heads - i0 < ATTEND_HEADS ? heads - i0 : ATTEND_HEADS;
+        float m[ATTEND_HEADS], l[ATTEND_HEADS];
+        for (long i = 0; i < nh; i++) {
+            m[i] = -__builtin_inff(), l[i] = 0;
+            for (long d = 0; d < dim; d++) out[(i0 + i) * dim + d] = 0;
+        }
+        for (long j0 = 0; j0 < n; j0 += block) {
+            long nb = n - j0 < block ? n - j0 : block;
+            for (long i = 0; i < nh; i++) {
+                const float *qi = q + (i0 + i) * dim;
+                float *oi = out + (i0 + i) * dim;
+                long j = 0;
+                if (dim % 16 == 0)
+                    for (; j + 4 <= nb; j += 4) dot4_f32(qi, k + (j0 + j) * ldkv, ldkv, dim, factor, scores + j);
+                for (; j < nb; j++) scores[j] = dot_f32(qi, k + (j0 + j) * ldkv, dim) * factor;
+                float bm = max_of(scores, nb), nm = bm > m[i] ? bm : m[i];
+                float alpha = m[i] == -__builtin_inff() ? 0 : vexp(splat(m[i] - nm))[0];
+                l[i] = l[i] * alpha + exp_shifted(scores, nb, nm);
+                if (alpha != 1) scale(oi, dim, alpha);
+                for (long j = 0; j < nb; j++) axpy(oi, scores[j], v + (j0 + j) * ldkv, dim);
+                m[i] = nm;
+            }
+        }
+        for (long i = 0; i < nh; i++) scale(out + (i0 + i) * dim, dim, 1 / l[i]);
     }
-    scale(out, dim, 1 / l);
 }
 
 // MARK: 8-bit activations
@@ -589,5 +605,5 @@ const struct llmk_set LLMK_CAT(llmk_set_, LLMK_SET) = {
     .gelu_tanh_mul = gelu_tanh_mul,
     .exp16 = exp16,
     .read_sum = read_sum,
-    .attend_one = attend_one,
+    .attend_heads = attend_heads,
 };

@@ -42,8 +42,8 @@ struct llmk_set {
     void (*gelu_tanh_mul)(float *gate, const float *up, long n);
     void (*exp16)(const float *x, float *y);
     float (*read_sum)(const float *x, long n);
-    void (*attend_one)(const float *q, const float *k, const float *v, long ldkv, long n, long dim, float scale,
-                       float *out, float *scores, long block);
+    void (*attend_heads)(const float *q, long heads, const float *k, const float *v, long ldkv, long n, long dim,
+                         float scale, float *out, float *scores, long block);
 };
 
 #if defined(__x86_64__) || defined(__i386__)

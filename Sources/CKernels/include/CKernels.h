@@ -97,11 +97,12 @@ void llmk_gelu_tanh_mul(float *gate, const float *up, long n);
 /// e^x for 16 lanes (the kernels' exponential), for its test against expf.
 void llmk_exp16(const float *x, float *y);
 
-/// Attention of one query (decoding): out[0 ..< dim] = softmax_j(scale · q·k_j) · V over keys j < n,
-/// key and value rows `ldkv` floats apart, in blocks of `block` keys with an online softmax; `scores`
-/// holds `block` floats of scratch.
-void llmk_attend_one(const float *q, const float *k, const float *v, long ldkv, long n, long dim, float scale,
-                     float *out, float *scores, long block);
+/// Attention of one token's query heads that share keys and values (decoding): for i < heads,
+/// out[i·dim ..< (i+1)·dim] = softmax_j(scale · q_i·k_j) · V over keys j < n with q_i = q + i·dim, key and
+/// value rows `ldkv` floats apart, in blocks of `block` keys with an online softmax, each block read once
+/// for all heads; `scores` holds `block` floats of scratch. Each head's result is the one it gets alone.
+void llmk_attend_heads(const float *q, long heads, const float *k, const float *v, long ldkv, long n, long dim,
+                       float scale, float *out, float *scores, long block);
 
 /// Σ x[i], read at full speed (a memory-bandwidth probe; the sum keeps the reads from being removed).
 float llmk_read_sum(const float *x, long n);
